@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies, by design: toolchain + system C libraries only.
+let package = Package(
+    name: "Hydrant",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hydrant", targets: ["hydrant"]),
+    ],
+    targets: [
+        .target(name: "MQTT"),
+        .target(name: "CSystem"),
+        .target(name: "Broker", dependencies: ["MQTT", "CSystem"]),
+        .target(name: "Hydrant", dependencies: ["Broker", "MQTT"]),
+        .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
+        .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),
+        .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hydrant", "HydrantTesting", "MQTT"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

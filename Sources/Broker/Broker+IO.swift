@@ -1,0 +1,231 @@
+import CSystem
+import MQTT
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sockets: accept, read and frame, buffered writes, close.
+extension Broker {
+    func acceptConnections() {
+        var peerBuffer = [CChar](repeating: 0, count: 64)
+        // Bounded so a connection storm cannot starve clients that are already connected.
+        for _ in 0..<256 {
+            let fd = hy_accept(listenFD, &peerBuffer, Int32(peerBuffer.count))
+            if fd < 0 {
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                    logger.warning("accept failed: \(SystemError.message(errno))")
+                }
+                return
+            }
+            let peer = String(decoding: peerBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if stats.clientsConnected + pendingConnections() >= config.maxConnections {
+                stats.connectionsRefused += 1
+                logger.warning("connection refused peer=\(peer) reason=max-connections limit=\(config.maxConnections)")
+                close(fd)
+                continue
+            }
+            _ = hy_set_nodelay(fd)
+            let slot: Int
+            if let free = freeSlots.popLast() {
+                slot = free
+            } else {
+                slot = slots.count
+                slots.append(nil)
+            }
+            generation &+= 1
+            let token = (generation & 0x7FFF_FFFF) << 32 | UInt64(slot)
+            let connection = Connection(fd: fd, token: token, peer: peer, now: hy_monotonic_ns())
+            guard hy_epoll_add(epollFD, fd, UInt32(HY_EPOLLIN | HY_EPOLLRDHUP), token) == 0 else {
+                logger.warning("epoll_ctl failed peer=\(peer): \(SystemError.message(errno))")
+                close(fd)
+                freeSlots.append(slot)
+                continue
+            }
+            slots[slot] = connection
+            logger.debug("connection accepted peer=\(peer)")
+        }
+    }
+
+    /// Connections accepted but not yet through CONNECT (counted against the limit too).
+    private func pendingConnections() -> Int {
+        (slots.count - freeSlots.count) - stats.clientsConnected
+    }
+
+    func handleEvent(token: UInt64, events: UInt32) {
+        guard let connection = connection(for: token) else { return }
+        if events & UInt32(HY_EPOLLIN) != 0 {
+            readAvailable(connection)
+        } else if events & UInt32(HY_EPOLLERR | HY_EPOLLHUP) != 0 {
+            closeConnection(connection, reason: "connection reset", publishWill: true)
+            return
+        }
+        if !connection.closed, events & UInt32(HY_EPOLLOUT) != 0 {
+            flush(connection)
+            if let session = connection.session { pumpQueue(session) }
+        }
+    }
+
+    /// One read per readiness event (level-triggered), so a busy publisher cannot starve
+    /// the others; what is left is read on the next round.
+    private func readAvailable(_ connection: Connection) {
+        let count = read(connection.fd, readBuffer.baseAddress, readBuffer.count)
+        if count == 0 {
+            closeConnection(connection, reason: "connection closed by client", publishWill: true)
+            return
+        }
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+            closeConnection(connection, reason: "read error: \(SystemError.message(errno))", publishWill: true)
+            return
+        }
+        stats.bytesReceived += UInt64(count)
+        connection.lastReceivedAt = hy_monotonic_ns()
+        let fresh = UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])
+        if connection.inbound.isEmpty {
+            let consumed = process(fresh, on: connection)
+            if !connection.closed && consumed < count {
+                connection.inbound.append(contentsOf: fresh[consumed...])
+            }
+        } else {
+            // Moved out while handlers run: closing the connection resets `inbound`.
+            var buffered = connection.inbound
+            connection.inbound = []
+            buffered.append(contentsOf: fresh)
+            let consumed = buffered.withUnsafeBytes { process($0, on: connection) }
+            if !connection.closed {
+                buffered.removeFirst(consumed)
+                connection.inbound = buffered
+            }
+        }
+    }
+
+    /// Decodes and handles every complete packet in `bytes`; returns the bytes consumed.
+    private func process(_ bytes: UnsafeRawBufferPointer, on connection: Connection) -> Int {
+        var offset = 0
+        while !connection.closed && offset < bytes.count {
+            do {
+                switch try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                case .needMoreData:
+                    return offset
+                case let .packet(packet, consumed):
+                    offset += consumed
+                    handle(packet, from: connection)
+                }
+            } catch {
+                protocolError(error, on: connection)
+                return offset
+            }
+        }
+        return offset
+    }
+
+    /// Queues bytes for the socket; they go out in one write after the current batch.
+    @inline(__always)
+    func send(_ connection: Connection, _ build: (inout [UInt8]) -> Void) {
+        let before = connection.outbound.count
+        build(&connection.outbound)
+        stats.bytesSent += UInt64(connection.outbound.count - before)
+        if !connection.needsFlush && !connection.waitingForWritable {
+            connection.needsFlush = true
+            flushList.append(connection)
+        }
+    }
+
+    func send(_ packet: Packet, to connection: Connection) {
+        send(connection) { packet.encode(into: &$0) }
+    }
+
+    func flushPending() {
+        var index = 0
+        // Flushing may pump session queues, which can schedule more flushes.
+        while index < flushList.count {
+            let connection = flushList[index]
+            index += 1
+            connection.needsFlush = false
+            if !connection.closed { flush(connection) }
+        }
+        flushList.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes as much of the buffer as the kernel takes; waits for EPOLLOUT for the rest.
+    func flush(_ connection: Connection) {
+        let pending = connection.pendingBytes
+        guard pending > 0 else {
+            if connection.waitingForWritable { setWritableInterest(connection, false) }
+            return
+        }
+        let written = connection.outbound.withUnsafeBytes { raw in
+            hy_send(connection.fd, raw.baseAddress! + connection.outboundOffset, pending)
+        }
+        if written < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                if !connection.waitingForWritable { setWritableInterest(connection, true) }
+                return
+            }
+            closeConnection(connection, reason: "write error: \(SystemError.message(errno))", publishWill: true)
+            return
+        }
+        if written == pending {
+            connection.outboundOffset = 0
+            if connection.outbound.capacity > 4 * config.maxWriteBuffer {
+                connection.outbound = []  // give a burst's memory back
+            } else {
+                connection.outbound.removeAll(keepingCapacity: true)
+            }
+            if connection.waitingForWritable { setWritableInterest(connection, false) }
+        } else {
+            connection.outboundOffset += written
+            if connection.outboundOffset > connection.outbound.count / 2 {
+                connection.outbound.removeFirst(connection.outboundOffset)
+                connection.outboundOffset = 0
+            }
+            if !connection.waitingForWritable { setWritableInterest(connection, true) }
+        }
+    }
+
+    private func setWritableInterest(_ connection: Connection, _ enabled: Bool) {
+        connection.waitingForWritable = enabled
+        let events = UInt32(HY_EPOLLIN | HY_EPOLLRDHUP) | (enabled ? UInt32(HY_EPOLLOUT) : 0)
+        _ = hy_epoll_mod(epollFD, connection.fd, events, connection.token)
+    }
+
+    /// A client broke the protocol: §4.8 says close the network connection. The will is
+    /// published ([MQTT-3.1.2-8]: closed "due to a protocol error").
+    func protocolError(_ error: MQTTError, on connection: Connection) {
+        if case .unacceptableProtocol = error, !connection.isConnected {
+            // [MQTT-3.1.2-2]: CONNACK 0x01, then close.
+            send(.connack(ConnAck(sessionPresent: false, returnCode: .unacceptableProtocolVersion)), to: connection)
+            flush(connection)
+        }
+        closeConnection(connection, reason: "\(error) (reason 0x\(String(error.reasonCode, radix: 16)))", publishWill: true, level: .warning)
+    }
+
+    /// Closes the socket and ends the connection's hold on its session. A clean session
+    /// ends with it (§3.1.2.4); the will is published unless the client sent DISCONNECT.
+    func closeConnection(_ connection: Connection, reason: String, publishWill: Bool, level: Logger.Level = .info) {
+        guard !connection.closed else { return }
+        connection.closed = true
+        close(connection.fd)
+        let slot = Int(connection.token & 0xFFFF_FFFF)
+        slots[slot] = nil
+        freeSlots.append(slot)
+        connection.inbound = []
+        connection.outbound = []
+        guard let session = connection.session else {
+            logger.log(level, "connection closed \(connection.logName) reason=\"\(reason)\"")
+            return
+        }
+        stats.clientsConnected -= 1
+        logger.log(level, "client disconnected \(connection.logName) reason=\"\(reason)\"")
+        if session.connection === connection {
+            session.connection = nil
+            if session.clean { endSession(session) }
+        }
+        if publishWill, let will = connection.will {
+            connection.will = nil
+            logger.info("will published client=\(connection.clientId) topic=\(will.topic) qos=\(will.qos.rawValue) retain=\(will.retain)")
+            accept(will)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import MQTT
+
+/// Packet dispatch: only a switch on the packet type (Mosquitto's read_handle.c).
+extension Broker {
+    func handle(_ packet: Packet, from connection: Connection) {
+        guard let session = connection.session else {
+            // [MQTT-3.1.0-1]: the first packet must be CONNECT.
+            guard case let .connect(connect) = packet else {
+                protocolError(.protocolViolation("first packet is \(packet.type), not CONNECT"), on: connection)
+                return
+            }
+            handleConnect(connect, on: connection)
+            return
+        }
+        switch packet {
+        case let .publish(publish): handlePublish(publish, from: connection, session: session)
+        case let .puback(id): handlePubAck(id, session: session)
+        case let .pubrec(id): handlePubRec(id, from: connection, session: session)
+        case let .pubrel(id): handlePubRel(id, from: connection, session: session)
+        case let .pubcomp(id): handlePubComp(id, session: session)
+        case let .subscribe(subscribe): handleSubscribe(subscribe, from: connection, session: session)
+        case let .unsubscribe(unsubscribe): handleUnsubscribe(unsubscribe, from: connection, session: session)
+        case .pingreq: send(.pingresp, to: connection)
+        case .disconnect:
+            // [MQTT-3.14.4-3]: a DISCONNECT discards the will.
+            connection.will = nil
+            closeConnection(connection, reason: "client sent DISCONNECT", publishWill: false)
+        case .connect:
+            // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
+            protocolError(.protocolViolation("second CONNECT"), on: connection)
+        case .connack, .suback, .unsuback, .pingresp:
+            protocolError(.protocolViolation("\(packet.type) is sent only by servers"), on: connection)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import MQTT
+
+/// Incoming PUBLISH and the acknowledgement packets of both directions (§4.3).
+extension Broker {
+    func handlePublish(_ publish: Publish, from connection: Connection, session: Session) {
+        stats.messagesReceived += 1
+        let message = Message(
+            topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
+            clientId: connection.clientId)
+        switch publish.qos {
+        case .atMostOnce:
+            accept(message)
+        case .atLeastOnce:
+            accept(message)
+            send(.puback(packetId: publish.packetId!), to: connection)
+        case .exactlyOnce:
+            let id = publish.packetId!
+            // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
+            // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
+            if session.incomingQoS2.insert(id).inserted {
+                accept(message)
+            } else {
+                logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
+            }
+            send(.pubrec(packetId: id), to: connection)
+        }
+    }
+
+    /// A message the broker takes responsibility for: retained store, subscribers, tap.
+    func accept(_ message: Message) {
+        if message.retain { retained.store(message) }
+        route(message)
+        tap?.publishAccepted(message)
+    }
+
+    func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
+        session.incomingQoS2.remove(id)
+        // Answered even for an unknown id, so a client retrying after a lost PUBCOMP ends.
+        send(.pubcomp(packetId: id), to: connection)
+    }
+
+    func handlePubAck(_ id: UInt16, session: Session) {
+        guard let entry = session.inflight[id], entry.state == .awaitingPubAck else {
+            logger.debug("PUBACK for unknown packet id client=\(session.clientId) packet_id=\(id)")
+            return
+        }
+        session.inflight[id] = nil
+        pumpQueue(session)
+    }
+
+    func handlePubRec(_ id: UInt16, from connection: Connection, session: Session) {
+        guard var entry = session.inflight[id], entry.state != .awaitingPubAck else {
+            logger.debug("PUBREC for unknown packet id client=\(session.clientId) packet_id=\(id)")
+            return
+        }
+        entry.state = .awaitingPubComp
+        session.inflight[id] = entry
+        send(.pubrel(packetId: id), to: connection)
+    }
+
+    func handlePubComp(_ id: UInt16, session: Session) {
+        guard let entry = session.inflight[id], entry.state == .awaitingPubComp else {
+            logger.debug("PUBCOMP for unknown packet id client=\(session.clientId) packet_id=\(id)")
+            return
+        }
+        session.inflight[id] = nil
+        pumpQueue(session)
+    }
+}

@@ -1,0 +1,57 @@
+import CSystem
+import MQTT
+
+/// Periodic work: keepalive and connect timeouts, drop reports, $SYS topics.
+extension Broker {
+    func tick(now: UInt64) {
+        for case let connection? in slots {
+            if !connection.isConnected {
+                if now - connection.acceptedAt > UInt64(config.connectTimeout) * 1_000_000_000 {
+                    closeConnection(connection, reason: "no CONNECT within \(config.connectTimeout)s", publishWill: false)
+                }
+                continue
+            }
+            // [MQTT-3.1.2-24]: disconnect after one and a half keep alive periods of silence.
+            if connection.keepAlive > 0, now - connection.lastReceivedAt > UInt64(connection.keepAlive) * 1_500_000_000 {
+                closeConnection(connection, reason: "keepalive timeout (\(connection.keepAlive)s x 1.5)", publishWill: true)
+                continue
+            }
+            if connection.unreportedDrops > 0 {
+                logger.warning("messages dropped client=\(connection.clientId) count=\(connection.unreportedDrops) reason=write-buffer-full qos=0")
+                connection.unreportedDrops = 0
+            }
+        }
+        for session in sessions.values where session.unreportedDrops > 0 {
+            logger.warning("messages dropped client=\(session.clientId) count=\(session.unreportedDrops) reason=queue-full limit=\(config.maxQueuedMessages)")
+            session.unreportedDrops = 0
+        }
+        if config.sysInterval > 0 && now >= nextSysAt {
+            publishSysTopics(now: now)
+            nextSysAt = now + UInt64(config.sysInterval) * 1_000_000_000
+        }
+        flushPending()
+    }
+
+    /// Mosquitto's $SYS names, published retained.
+    func publishSysTopics(now: UInt64) {
+        let uptime = (now - startedAt) / 1_000_000_000
+        let values: [(String, String)] = [
+            ("version", "hydrant \(HydrantVersion.string)"),
+            ("uptime", "\(uptime) seconds"),
+            ("clients/connected", String(stats.clientsConnected)),
+            ("clients/total", String(sessions.count)),
+            ("messages/received", String(stats.messagesReceived)),
+            ("messages/sent", String(stats.messagesSent)),
+            ("publish/messages/dropped", String(stats.messagesDropped)),
+            ("subscriptions/count", String(subscriptions.count)),
+            ("retained messages/count", String(retained.count)),
+            ("load/bytes/received", String(stats.bytesReceived)),
+            ("load/bytes/sent", String(stats.bytesSent)),
+        ]
+        for (name, value) in values {
+            let message = Message(topic: "$SYS/broker/" + name, payload: Array(value.utf8), qos: .atMostOnce, retain: true, clientId: "")
+            retained.store(message)
+            route(message)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CSystem
+import MQTT
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The broker: every connection, session, subscription and retained message, owned by
+/// the one thread that runs `run()` — no locks on routing state (rumqttd's and
+/// Mosquitto's single-owner shape). Other threads talk to it only through `wakeFD`.
+final class Broker {
+    static let listenerToken = UInt64.max
+    static let wakeToken = UInt64.max - 1
+    static let tickNanos: UInt64 = 250_000_000
+
+    let config: BrokerConfig
+    let logger: Logger
+    let tap: (any PublishTap)?
+    let epollFD: Int32
+    let listenFD: Int32
+    let wakeFD: Int32
+    let shouldStop: () -> Bool
+    let decoder: PacketDecoder
+
+    var slots: [Connection?] = []
+    var freeSlots: [Int] = []
+    var generation: UInt64 = 0
+    var flushList: [Connection] = []
+    var sessions: [String: Session] = [:]
+    let subscriptions = SubscriptionTree()
+    let retained = RetainedStore()
+    var stats = BrokerStats()
+    /// Topic → routes, valid until the subscription set changes. Devices publish to the
+    /// same topics over and over; this turns the tree walk into one hash lookup.
+    var routeCache: [String: [SubscriptionTree.Route]] = [:]
+    let startedAt: UInt64
+    var nextTickAt: UInt64
+    var nextSysAt: UInt64
+    var assignedIdCounter: UInt64 = 0
+
+    let readBuffer: UnsafeMutableRawBufferPointer
+    private let events: UnsafeMutablePointer<hy_epoll_event>
+    private static let maxEvents: Int32 = 256
+
+    init(
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, listenFD: Int32, wakeFD: Int32,
+        shouldStop: @escaping () -> Bool
+    ) throws(BrokerError) {
+        self.config = config
+        self.logger = logger
+        self.tap = tap
+        self.listenFD = listenFD
+        self.wakeFD = wakeFD
+        self.shouldStop = shouldStop
+        self.decoder = PacketDecoder(version: .v311, maxPacketSize: config.maxPacketSize)
+        let epollFD = hy_epoll_create()
+        guard epollFD >= 0 else { throw .systemCallFailed("epoll_create1", errno: errno) }
+        self.epollFD = epollFD
+        guard hy_epoll_add(epollFD, listenFD, UInt32(HY_EPOLLIN), Broker.listenerToken) == 0,
+            hy_epoll_add(epollFD, wakeFD, UInt32(HY_EPOLLIN), Broker.wakeToken) == 0
+        else {
+            close(epollFD)
+            throw .systemCallFailed("epoll_ctl", errno: errno)
+        }
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        events = UnsafeMutablePointer<hy_epoll_event>.allocate(capacity: Int(Broker.maxEvents))
+        let now = hy_monotonic_ns()
+        startedAt = now
+        nextTickAt = now + Broker.tickNanos
+        nextSysAt = now
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        events.deallocate()
+        close(epollFD)
+    }
+
+    /// Runs the event loop until `shouldStop` turns true after a wake-up.
+    func run() {
+        logger.info("broker started version=\(HydrantVersion.string) max_packet_size=\(config.maxPacketSize) max_inflight=\(config.maxInflight) max_queued=\(config.maxQueuedMessages) max_connections=\(config.maxConnections)")
+        var running = true
+        while running {
+            let now = hy_monotonic_ns()
+            let timeout = nextTickAt > now ? Int32((nextTickAt - now) / 1_000_000) + 1 : 0
+            let count = hy_epoll_wait(epollFD, events, Broker.maxEvents, timeout)
+            for index in 0..<Int(max(count, 0)) {
+                let event = events[index]
+                switch event.data {
+                case Broker.listenerToken:
+                    acceptConnections()
+                case Broker.wakeToken:
+                    _ = hy_eventfd_drain(wakeFD)
+                    if shouldStop() { running = false }
+                default:
+                    handleEvent(token: event.data, events: event.events)
+                }
+            }
+            flushPending()
+            let after = hy_monotonic_ns()
+            if after >= nextTickAt {
+                tick(now: after)
+                nextTickAt = after + Broker.tickNanos
+            }
+        }
+        shutdown()
+    }
+
+    private func shutdown() {
+        var open = 0
+        for case let connection? in slots {
+            open += 1
+            flush(connection)
+            closeConnection(connection, reason: "broker shutting down", publishWill: false)
+        }
+        logger.info("broker stopped connections_closed=\(open) messages_received=\(stats.messagesReceived) messages_sent=\(stats.messagesSent) messages_dropped=\(stats.messagesDropped)")
+    }
+
+    func connection(for token: UInt64) -> Connection? {
+        let slot = Int(token & 0xFFFF_FFFF)
+        guard slot < slots.count, let connection = slots[slot], connection.token == token else { return nil }
+        return connection
+    }
+}
+
+/// The version reported by `--version` and `$SYS/broker/version`.
+public enum HydrantVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,26 @@
+/// Listener and limits of one broker. Defaults follow Mosquitto's where it has one and
+/// EMQX's where Mosquitto has none (max packet size).
+public struct BrokerConfig: Sendable, Hashable {
+    public var host: String = "127.0.0.1"
+    /// 0 picks an ephemeral port (tests); `BrokerServer.port` tells which.
+    public var port: Int = 1883
+    /// Largest accepted packet, fixed header included (EMQX: 1 MiB). Larger ones close the
+    /// connection before their body is read.
+    public var maxPacketSize: Int = 1 << 20
+    /// Unacknowledged outgoing QoS 1/2 PUBLISHes per client (Mosquitto: 20).
+    public var maxInflight: Int = 20
+    /// QoS 1/2 messages queued per session beyond the in-flight window, online or offline
+    /// (Mosquitto: 1000). Messages beyond it are dropped, counted and logged.
+    public var maxQueuedMessages: Int = 1000
+    /// Open client connections; further connections are closed right after accept.
+    public var maxConnections: Int = 10_000
+    /// Bytes waiting in one connection's write buffer before QoS 0 messages to it are
+    /// dropped (and counted) and QoS 1/2 ones wait in its session queue.
+    public var maxWriteBuffer: Int = 1 << 20
+    /// Seconds between $SYS updates; 0 disables them.
+    public var sysInterval: Int = 10
+    /// Seconds a connection may stay open without sending CONNECT.
+    public var connectTimeout: Int = 10
+
+    public init() {}
+}

@@ -1,0 +1,56 @@
+import CSystem
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A broker listening on a TCP socket. `init` binds (so errors and the chosen port are
+/// known before anything runs); `run()` runs the event loop on the calling thread until
+/// `stop()` is called from any thread.
+public final class BrokerServer: Sendable {
+    public let config: BrokerConfig
+    /// The bound port (differs from `config.port` when that is 0).
+    public let port: Int
+    private let listenFD: Int32
+    private let wakeFD: Int32
+    private let logger: Logger
+    private let tap: (any PublishTap)?
+    private let stopRequested = Atomic<Bool>(false)
+
+    public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil) throws(BrokerError) {
+        var bound: Int32 = 0
+        let fd = hy_listen_tcp(config.host, Int32(config.port), 1024, &bound)
+        guard fd >= 0 else { throw .listenFailed(host: config.host, port: config.port, errno: errno) }
+        let wake = hy_eventfd()
+        guard wake >= 0 else {
+            close(fd)
+            throw .systemCallFailed("eventfd", errno: errno)
+        }
+        self.config = config
+        self.port = Int(bound)
+        self.listenFD = fd
+        self.wakeFD = wake
+        self.logger = logger
+        self.tap = tap
+    }
+
+    deinit {
+        close(listenFD)
+        close(wakeFD)
+    }
+
+    /// Runs until `stop()`; then closes every connection and returns.
+    public func run() throws(BrokerError) {
+        let broker = try Broker(
+            config: config, logger: logger, tap: tap, listenFD: listenFD, wakeFD: wakeFD,
+            shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
+        logger.info("listening address=\(config.host):\(port)")
+        broker.run()
+    }
+
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        _ = hy_eventfd_signal(wakeFD)
+    }
+}

@@ -1,0 +1,10 @@
+/// Counters behind the $SYS topics (Mosquitto's names and meanings).
+struct BrokerStats {
+    var messagesReceived: UInt64 = 0
+    var messagesSent: UInt64 = 0
+    var messagesDropped: UInt64 = 0
+    var bytesReceived: UInt64 = 0
+    var bytesSent: UInt64 = 0
+    var clientsConnected = 0
+    var connectionsRefused: UInt64 = 0
+}

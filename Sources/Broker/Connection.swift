@@ -1,0 +1,44 @@
+import MQTT
+
+/// One client's network connection: socket, buffers and the per-connection part of the
+/// protocol state. Owned by the event loop thread.
+final class Connection {
+    let fd: Int32
+    /// epoll token: slot index in the low 32 bits, a generation above, so an event for a
+    /// closed connection can never reach a new one that reused the fd.
+    let token: UInt64
+    let peer: String
+    /// Bytes of a packet that arrived incompletely.
+    var inbound: [UInt8] = []
+    var outbound: [UInt8] = []
+    var outboundOffset = 0
+    /// EPOLLOUT is registered (the kernel buffer was full at the last write).
+    var waitingForWritable = false
+    /// In the loop's list of connections to flush after this batch of events.
+    var needsFlush = false
+    var closed = false
+
+    /// Set once CONNECT was accepted.
+    var session: Session?
+    var clientId = ""
+    var keepAlive: UInt16 = 0
+    var will: Message?
+    let acceptedAt: UInt64
+    var lastReceivedAt: UInt64
+    /// QoS 0 messages dropped because the write buffer was full, not yet logged.
+    var unreportedDrops = 0
+
+    init(fd: Int32, token: UInt64, peer: String, now: UInt64) {
+        self.fd = fd
+        self.token = token
+        self.peer = peer
+        self.acceptedAt = now
+        self.lastReceivedAt = now
+    }
+
+    var isConnected: Bool { session != nil }
+    var pendingBytes: Int { outbound.count - outboundOffset }
+
+    /// How the connection appears in log lines.
+    var logName: String { clientId.isEmpty ? "peer=\(peer)" : "client=\(clientId)" }
+}

@@ -1,0 +1,27 @@
+import MQTT
+
+/// An accepted application message. One instance is shared by every queue and in-flight
+/// window it is delivered to, so fan-out never copies the payload.
+public final class Message: Sendable {
+    public let topic: String
+    public let payload: [UInt8]
+    public let qos: QoS
+    public let retain: Bool
+    /// Client that published it (empty for messages the broker itself publishes).
+    public let clientId: String
+
+    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.clientId = clientId
+    }
+}
+
+/// Where every accepted PUBLISH leaves the broker (client publishes and will messages,
+/// not the broker's own $SYS updates). Called on the broker's event-loop thread, once per
+/// message, after the message was routed to subscribers; implementations must not block.
+public protocol PublishTap: Sendable {
+    func publishAccepted(_ message: Message)
+}

@@ -1,0 +1,69 @@
+import MQTT
+
+/// One message on its way to one session, at the QoS it is delivered with.
+struct Delivery {
+    let message: Message
+    let qos: QoS
+    /// RETAIN flag on the wire: set only when sent because of a new subscription
+    /// ([MQTT-3.3.1-8], [MQTT-3.3.1-9]).
+    let retain: Bool
+}
+
+/// An outgoing QoS 1/2 PUBLISH waiting for its acknowledgement.
+struct InflightMessage {
+    enum State {
+        /// QoS 1 sent, waiting for PUBACK.
+        case awaitingPubAck
+        /// QoS 2 sent, waiting for PUBREC.
+        case awaitingPubRec
+        /// PUBREL sent, waiting for PUBCOMP.
+        case awaitingPubComp
+    }
+
+    let delivery: Delivery
+    var state: State
+    /// Send order, so a resumed session resends in the original order ([MQTT-4.6.0-1]).
+    let sequence: UInt64
+}
+
+/// The state the broker keeps for one client id (§3.1.2.4): subscriptions, in-flight and
+/// queued QoS 1/2 messages, and incoming QoS 2 packet ids awaiting PUBREL. A clean
+/// session lives only as long as its connection; a persistent one outlives it.
+final class Session {
+    let clientId: String
+    let clean: Bool
+    weak var connection: Connection?
+    var subscriptions: [String: QoS] = [:]
+    var inflight: [UInt16: InflightMessage] = [:]
+    var queue = FIFO<Delivery>()
+    /// Incoming QoS 2 packet ids whose PUBLISH was routed but whose PUBREL has not come:
+    /// a resent PUBLISH with one of these ids is acknowledged, not routed again (§4.3.3).
+    var incomingQoS2: Set<UInt16> = []
+    /// Messages dropped because the queue was full, not yet reported in the log.
+    var unreportedDrops = 0
+    private var lastPacketId: UInt16 = 0
+    private var sendSequence: UInt64 = 0
+
+    /// Routing scratch: the route generation this session was last matched in, and its
+    /// index in that route's result, to merge overlapping subscriptions.
+    var routeMark: UInt64 = 0
+    var routeIndex = 0
+
+    init(clientId: String, clean: Bool) {
+        self.clientId = clientId
+        self.clean = clean
+    }
+
+    /// The next packet id not in use by an in-flight message (§2.3.1).
+    func nextPacketId() -> UInt16 {
+        repeat {
+            lastPacketId = lastPacketId == UInt16.max ? 1 : lastPacketId + 1
+        } while inflight[lastPacketId] != nil
+        return lastPacketId
+    }
+
+    func nextSequence() -> UInt64 {
+        sendSequence += 1
+        return sendSequence
+    }
+}

@@ -1,0 +1,58 @@
+import Broker
+
+/// The `hydrant` command line; the executable only forwards `CommandLine.arguments`.
+public enum HydrantCommand {
+    public static let usage = """
+        usage: hydrant <command> [options]
+
+        commands:
+          run        run the broker (MQTT 3.1.1) in the foreground
+
+        options:
+          --help     show this help
+          --version  print the version
+
+        \(RunOptions.usage)
+        """
+
+    /// Runs the command and returns the process exit code: 0 ok, 1 failure, 2 usage error.
+    public static func main(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            printError(usage)
+            return 2
+        }
+        switch command {
+        case "--help", "-h", "help":
+            print(usage)
+            return 0
+        case "--version":
+            print("hydrant \(HydrantVersion.string)")
+            return 0
+        case "run":
+            if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+                print(RunOptions.usage)
+                return 0
+            }
+            do {
+                return Daemon.run(try RunOptions.parse(Array(arguments.dropFirst())))
+            } catch {
+                printError("hydrant run: \(error.message)\n\(error.usage)")
+                return 2
+            }
+        default:
+            printError("hydrant: unknown command '\(command)'\n\(usage)")
+            return 2
+        }
+    }
+
+    static func printError(_ text: String) {
+        var line = text
+        line += "\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

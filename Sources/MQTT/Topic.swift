@@ -1,0 +1,58 @@
+/// Topic names and topic filters (§4.7).
+public enum Topic {
+    public static let maxLength = 65_535
+
+    /// Validates a topic name as used in PUBLISH and will messages: 1…65,535 bytes
+    /// ([MQTT-4.7.3-1], [MQTT-4.7.3-3]) and no wildcard characters ([MQTT-3.3.2-2]).
+    public static func validateName(_ name: String) throws(MQTTError) {
+        let count = name.utf8.count
+        guard count > 0 else { throw .invalidTopic("topic name is empty") }
+        guard count <= maxLength else { throw .invalidTopic("topic name longer than 65535 bytes") }
+        for byte in name.utf8 where byte == UInt8(ascii: "+") || byte == UInt8(ascii: "#") {
+            throw .invalidTopic("wildcard in topic name '\(name)'")
+        }
+        if name.utf8.contains(0) { throw .invalidTopic("U+0000 in topic name") }
+    }
+
+    /// Validates a topic filter (§4.7.1): `#` only alone in the last level
+    /// ([MQTT-4.7.1-2]), `+` only as a whole level ([MQTT-4.7.1-3]), 1…65,535 bytes.
+    public static func validateFilter(_ filter: String) throws(MQTTError) {
+        let count = filter.utf8.count
+        guard count > 0 else { throw .invalidTopic("topic filter is empty") }
+        guard count <= maxLength else { throw .invalidTopic("topic filter longer than 65535 bytes") }
+        if filter.utf8.contains(0) { throw .invalidTopic("U+0000 in topic filter") }
+        let levels = filter.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        for (index, level) in levels.enumerated() {
+            if level.contains(UInt8(ascii: "#")) {
+                guard level.count == 1, index == levels.count - 1 else {
+                    throw .invalidTopic("'#' must be the whole last level in '\(filter)'")
+                }
+            }
+            if level.contains(UInt8(ascii: "+")), level.count != 1 {
+                throw .invalidTopic("'+' must be a whole level in '\(filter)'")
+            }
+        }
+    }
+
+    public static func isValidFilter(_ filter: String) -> Bool {
+        do { try validateFilter(filter); return true } catch { return false }
+    }
+
+    /// True when the (valid) filter matches the (valid) topic name (§4.7.1, §4.7.2).
+    public static func matches(filter: String, topic: String) -> Bool {
+        let filterLevels = filter.split(separator: "/", omittingEmptySubsequences: false)
+        let topicLevels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a `$` topic.
+        if topic.hasPrefix("$"), let first = filterLevels.first, first == "+" || first == "#" {
+            return false
+        }
+        var index = 0
+        for level in filterLevels {
+            if level == "#" { return true }  // also matches the parent level itself (§4.7.1.2)
+            guard index < topicLevels.count else { return false }
+            if level != "+" && level != topicLevels[index] { return false }
+            index += 1
+        }
+        return index == topicLevels.count
+    }
+}
