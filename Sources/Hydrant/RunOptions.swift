@@ -4,7 +4,7 @@ import Broker
 public struct RunOptions: Sendable, Equatable {
     public static let usage = """
         usage: hydrant run [--host 127.0.0.1] [--port 1883] [--data ./data] [--log-level info]
-                           [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 20]
+                           [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
         """
 

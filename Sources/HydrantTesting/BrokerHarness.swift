@@ -1,0 +1,35 @@
+import Broker
+import Foundation
+import Synchronization
+
+/// An in-process broker on an ephemeral 127.0.0.1 port, running on its own thread.
+public final class BrokerHarness: Sendable {
+    public let server: BrokerServer
+    private let finished = Locked<Bool>(false)
+
+    public var port: Int { server.port }
+
+    public init(configure: (inout BrokerConfig) -> Void = { _ in }, tap: (any PublishTap)? = nil, logLevel: Logger.Level = .error) throws {
+        var config = BrokerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.sysInterval = 0
+        configure(&config)
+        server = try BrokerServer(config: config, logger: Logger(level: logLevel), tap: tap)
+        let thread = Thread { [server, finished] in
+            try? server.run()
+            finished.withLock { $0 = true }
+        }
+        thread.start()
+    }
+
+    /// Stops the broker and waits (up to 5 s) for its thread to finish.
+    public func stop() {
+        server.stop()
+        for _ in 0..<500 where !finished.withLock({ $0 }) {
+            usleep(10_000)
+        }
+    }
+
+    deinit { stop() }
+}

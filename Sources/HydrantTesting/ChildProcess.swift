@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+
+/// A child process whose stdout and stderr are collected in the background, with
+/// bounded waits (every end-to-end test bounds its time).
+public final class ChildProcess: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case notFound(String)
+        case timedOut(String, seconds: Double, output: String)
+
+        public var description: String {
+            switch self {
+            case let .notFound(name):
+                return "\(name) not found on PATH (.ci/run installs the test tools: mosquitto-clients, paho-mqtt)"
+            case let .timedOut(what, seconds, output): return "\(what) did not happen within \(seconds)s; output so far:\n\(output)"
+            }
+        }
+    }
+
+    private let process: Process
+    private let out = Locked<[UInt8]>([])
+    private let err = Locked<[UInt8]>([])
+    private let done = Locked<Bool>(false)
+    public let name: String
+
+    /// Starts `executable` (a path, or a name looked up on PATH) with `arguments`.
+    public init(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil) throws {
+        let path = try ChildProcess.locate(executable)
+        name = (executable as NSString).lastPathComponent
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        let inPipe = Pipe()
+        process.standardInput = inPipe
+        outPipe.fileHandleForReading.readabilityHandler = { [out] handle in
+            let data = handle.availableData
+            out.withLock { $0.append(contentsOf: data) }
+        }
+        errPipe.fileHandleForReading.readabilityHandler = { [err] handle in
+            let data = handle.availableData
+            err.withLock { $0.append(contentsOf: data) }
+        }
+        process.terminationHandler = { [done] _ in done.withLock { $0 = true } }
+        try process.run()
+        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }
+        try? inPipe.fileHandleForWriting.close()
+    }
+
+    public static func locate(_ executable: String) throws -> String {
+        if executable.contains("/") { return executable }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(executable)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw Failure.notFound(executable)
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { !done.withLock { $0 } }
+    public var stdout: String { String(decoding: out.withLock { $0 }, as: UTF8.self) }
+    public var stderr: String { String(decoding: err.withLock { $0 }, as: UTF8.self) }
+    public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+    /// Exit status (or the terminating signal); valid once `waitForExit` returned.
+    public var status: Int32 { process.terminationStatus }
+    public var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
+
+    /// Waits for the process to end; throws (after killing it) when it takes too long.
+    public func waitForExit(timeout: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning {
+            if Date() > deadline {
+                kill(SIGKILL)
+                throw Failure.timedOut("\(name) exiting", seconds: timeout, output: stdout + stderr)
+            }
+            usleep(10_000)
+        }
+        // Let the readability handlers deliver the last bytes.
+        usleep(20_000)
+    }
+
+    /// Polls until `condition` holds for the collected output.
+    public func waitFor(_ what: String, timeout: Double = 10, _ condition: (ChildProcess) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition(self) {
+            if Date() > deadline { throw Failure.timedOut(what, seconds: timeout, output: stdout + stderr) }
+            usleep(10_000)
+        }
+    }
+
+    public func kill(_ signal: Int32) {
+        if isRunning { Foundation.kill(process.processIdentifier, signal) }
+    }
+
+    /// Runs to completion and returns the process (status, stdout, stderr).
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], timeout: Double = 10, stdin: [UInt8]? = nil) throws -> ChildProcess {
+        let child = try ChildProcess(executable, arguments, stdin: stdin)
+        try child.waitForExit(timeout: timeout)
+        return child
+    }
+
+    deinit { kill(SIGKILL) }
+}
+
+/// The `hydrant` daemon built next to the test bundle, started on an ephemeral port.
+public final class Daemon: Sendable {
+    public let process: ChildProcess
+    public let port: Int
+    public let dataDirectory: TemporaryDirectory
+
+    /// The executable SwiftPM built beside the running test binary.
+    public static var executablePath: String {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = (testBinary as NSString).deletingLastPathComponent
+        // The test binary may sit inside a bundle directory (…/HydrantPackageTests.xctest).
+        while !directory.isEmpty && directory != "/" {
+            let candidate = directory + "/hydrant"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return "hydrant"
+    }
+
+    public init(_ extraArguments: [String] = [], logLevel: String = "debug") throws {
+        dataDirectory = try TemporaryDirectory(prefix: "hydrant-e2e")
+        process = try ChildProcess(
+            Daemon.executablePath,
+            ["run", "--host", "127.0.0.1", "--port", "0", "--data", dataDirectory.path, "--log-level", logLevel] + extraArguments)
+        var found: Int?
+        try process.waitFor("the daemon to listen", timeout: 20) { child in
+            found = Daemon.listeningPort(in: child.stderr)
+            return found != nil || !child.isRunning
+        }
+        guard let port = found else {
+            throw ChildProcess.Failure.timedOut("the daemon to listen", seconds: 20, output: process.stderr)
+        }
+        self.port = port
+    }
+
+    static func listeningPort(in log: String) -> Int? {
+        guard let range = log.range(of: "listening address=127.0.0.1:") else { return nil }
+        let digits = log[range.upperBound...].prefix { $0.isNumber }
+        return Int(digits)
+    }
+
+    public var log: String { process.stderr }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    public func stop() throws -> Int32 {
+        process.kill(SIGTERM)
+        try process.waitForExit(timeout: 10)
+        dataDirectory.remove()
+        return process.status
+    }
+
+    deinit {
+        process.kill(SIGKILL)
+        dataDirectory.remove()
+    }
+}
