@@ -62,7 +62,6 @@ extension Broker {
         }
         if !connection.closed, events & UInt32(HY_EPOLLOUT) != 0 {
             flush(connection)
-            if let session = connection.session { pumpQueue(session) }
         }
     }
 
@@ -174,6 +173,8 @@ extension Broker {
                 connection.outbound.removeAll(keepingCapacity: true)
             }
             if connection.waitingForWritable { setWritableInterest(connection, false) }
+            // Room again: QoS 1/2 messages held back by a full buffer can go out now.
+            if let session = connection.session, !session.queue.isEmpty { pumpQueue(session) }
         } else {
             connection.outboundOffset += written
             if connection.outboundOffset > connection.outbound.count / 2 {

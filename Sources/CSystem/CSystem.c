@@ -166,6 +166,10 @@ int hy_set_recv_timeout(int fd, int timeout_ms) {
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+int hy_set_recv_buffer(int fd, int bytes) {
+    return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
 ssize_t hy_send(int fd, const void *buf, size_t len) {
     ssize_t n;
     do {

@@ -29,6 +29,9 @@ public enum TestClientError: Error, CustomStringConvertible {
 public final class TestClient {
     public let fd: Int32
     private var buffer: [UInt8] = []
+    private var offset = 0
+    /// Packets read while waiting for a specific acknowledgement, returned by `receive` later.
+    private var stash: [Packet] = []
     private let decoder = PacketDecoder()
     private var nextId: UInt16 = 0
 
@@ -58,11 +61,30 @@ public final class TestClient {
 
     /// The next packet, or an error after `timeout` seconds.
     public func receive(timeout: Double = 5) throws -> Packet {
+        if !stash.isEmpty { return stash.removeFirst() }
+        return try receiveFromSocket(timeout: timeout)
+    }
+
+    /// The next packet satisfying `matches`; other packets are kept for `receive`.
+    public func receive(_ what: String, timeout: Double = 5, where matches: (Packet) -> Bool) throws -> Packet {
+        if let index = stash.firstIndex(where: matches) { return stash.remove(at: index) }
+        while true {
+            let packet = try receiveFromSocket(timeout: timeout)
+            if matches(packet) { return packet }
+            stash.append(packet)
+        }
+    }
+
+    private func receiveFromSocket(timeout: Double) throws -> Packet {
         let deadline = hy_monotonic_ns() + UInt64(timeout * 1e9)
         while true {
             switch try decodeBuffered() {
             case let .packet(packet, consumed):
-                buffer.removeFirst(consumed)
+                offset += consumed
+                if offset == buffer.count {
+                    buffer.removeAll(keepingCapacity: true)
+                    offset = 0
+                }
                 return packet
             case .needMoreData:
                 break
@@ -76,7 +98,12 @@ public final class TestClient {
     }
 
     private func decodeBuffered() throws -> PacketDecoder.Result {
-        do { return try decoder.decode(buffer) } catch { throw TestClientError.decode(error) }
+        let outcome = buffer.withUnsafeBytes { raw in
+            Result { () throws(MQTTError) -> PacketDecoder.Result in
+                try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            }
+        }
+        do { return try outcome.get() } catch { throw TestClientError.decode(error) }
     }
 
     /// Reads once; false when the peer closed the connection.
@@ -85,6 +112,10 @@ public final class TestClient {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n > 0 {
+            if offset > 0 {
+                buffer.removeFirst(offset)
+                offset = 0
+            }
             buffer.append(contentsOf: chunk[0..<n])
             return true
         }
@@ -101,6 +132,7 @@ public final class TestClient {
             guard let open = try? readMore(timeoutMs: 100) else { return true }
             if !open { return true }
             buffer.removeAll()
+            offset = 0
         }
         return false
     }
@@ -131,7 +163,7 @@ public final class TestClient {
     public func subscribe(_ filters: [(String, QoS)]) throws -> [UInt8] {
         let id = packetId()
         send(.subscribe(Subscribe(packetId: id, requests: filters.map { .init(filter: $0.0, qos: $0.1) })))
-        let packet = try receive()
+        let packet = try receive("SUBACK \(id)") { if case .suback = $0 { return true } else { return false } }
         guard case let .suback(ack) = packet, ack.packetId == id else {
             throw TestClientError.unexpected(packet, expected: "SUBACK \(id)")
         }
@@ -146,7 +178,7 @@ public final class TestClient {
     public func unsubscribe(_ filters: [String]) throws {
         let id = packetId()
         send(.unsubscribe(Unsubscribe(packetId: id, filters: filters)))
-        let packet = try receive()
+        let packet = try receive("UNSUBACK \(id)") { if case .unsuback = $0 { return true } else { return false } }
         guard case .unsuback(id) = packet else { throw TestClientError.unexpected(packet, expected: "UNSUBACK \(id)") }
     }
 
@@ -158,14 +190,11 @@ public final class TestClient {
         case .atMostOnce:
             return
         case .atLeastOnce:
-            let packet = try receive()
-            guard case .puback(id!) = packet else { throw TestClientError.unexpected(packet, expected: "PUBACK") }
+            _ = try receive("PUBACK \(id!)") { $0 == .puback(packetId: id!) }
         case .exactlyOnce:
-            let packet = try receive()
-            guard case .pubrec(id!) = packet else { throw TestClientError.unexpected(packet, expected: "PUBREC") }
+            _ = try receive("PUBREC \(id!)") { $0 == .pubrec(packetId: id!) }
             send(.pubrel(packetId: id!))
-            let done = try receive()
-            guard case .pubcomp(id!) = done else { throw TestClientError.unexpected(done, expected: "PUBCOMP") }
+            _ = try receive("PUBCOMP \(id!)") { $0 == .pubcomp(packetId: id!) }
         }
     }
 
@@ -178,8 +207,7 @@ public final class TestClient {
                 send(.puback(packetId: id))
             } else {
                 send(.pubrec(packetId: id))
-                let rel = try receive(timeout: timeout)
-                guard case .pubrel(id) = rel else { throw TestClientError.unexpected(rel, expected: "PUBREL") }
+                _ = try receive("PUBREL \(id)", timeout: timeout) { $0 == .pubrel(packetId: id) }
                 send(.pubcomp(packetId: id))
             }
         }
@@ -187,6 +215,12 @@ public final class TestClient {
     }
 
     public func disconnect() { send(.disconnect) }
+
+    /// Drops the TCP connection without DISCONNECT (an abnormal close, as a crash would).
+    public func dropConnection() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Makes the kernel buffer little, to play a slow subscriber.
+    public func shrinkReceiveBuffer() { _ = hy_set_recv_buffer(fd, 65_536) }
 }
 
 extension Publish {

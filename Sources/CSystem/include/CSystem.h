@@ -40,6 +40,7 @@ int hy_listen_tcp(const char *host, int port, int backlog, int *bound_port);
 int hy_connect_tcp(const char *host, int port, int timeout_ms);
 int hy_set_nodelay(int fd);
 int hy_set_recv_timeout(int fd, int timeout_ms);
+int hy_set_recv_buffer(int fd, int bytes);
 /// send(2) with MSG_NOSIGNAL.
 ssize_t hy_send(int fd, const void *buf, size_t len);
 /// Raises RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft limit.

@@ -1,0 +1,184 @@
+import Broker
+import HydrantTesting
+import MQTT
+import Testing
+
+@Suite struct PublishTests {
+    @Test(arguments: [QoS.atMostOnce, .atLeastOnce, .exactlyOnce])
+    func deliversAtEachQoS(_ qos: QoS) throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        #expect(try sub.subscribe("factory/+/machine/+/status", qos: qos) == qos.rawValue)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("factory/1/machine/2/status", "{\"state\":\"running\"}", qos: qos)
+        let received = try sub.receivePublish()
+        #expect(received.topic == "factory/1/machine/2/status")
+        #expect(received.text == "{\"state\":\"running\"}")
+        #expect(received.qos == qos)
+        #expect(received.retain == false)
+        #expect(received.dup == false)
+    }
+
+    @Test(arguments: [(QoS.exactlyOnce, QoS.atMostOnce), (.exactlyOnce, .atLeastOnce), (.atLeastOnce, .atMostOnce), (.atMostOnce, .exactlyOnce)])
+    func deliveredAtTheLowerQoS(_ published: QoS, _ granted: QoS) throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("t", qos: granted)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("t", "m", qos: published)
+        #expect(try sub.receivePublish().qos == min(published, granted))
+    }
+
+    @Test func overlappingSubscriptionsDeliverOneCopyAtTheHighestQoS() throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        #expect(try sub.subscribe([("factory/#", .atMostOnce), ("factory/+/machine/+/status", .exactlyOnce), ("#", .atLeastOnce)]) == [0, 2, 1])
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("factory/1/machine/2/status", "once", qos: .exactlyOnce)
+        let received = try sub.receivePublish()
+        #expect(received.qos == .exactlyOnce)
+        try sub.expectNothing()
+    }
+
+    @Test func qos2ResentBeforePubRelIsDeliveredOnce() throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("q2", qos: .exactlyOnce)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        let publish = Publish(topic: "q2", payload: Array("exactly".utf8), qos: .exactlyOnce, packetId: 42)
+        pub.send(.publish(publish))
+        #expect(try pub.receive() == .pubrec(packetId: 42))
+        var again = publish
+        again.dup = true
+        pub.send(.publish(again))  // PUBREC lost, say: the client resends
+        #expect(try pub.receive() == .pubrec(packetId: 42))
+        pub.send(.pubrel(packetId: 42))
+        #expect(try pub.receive() == .pubcomp(packetId: 42))
+        #expect(try sub.receivePublish().text == "exactly")
+        try sub.expectNothing()
+        // After PUBCOMP the id is free: the same id carries a new message.
+        pub.send(.publish(Publish(topic: "q2", payload: Array("next".utf8), qos: .exactlyOnce, packetId: 42)))
+        #expect(try pub.receive() == .pubrec(packetId: 42))
+        #expect(try sub.receivePublish().text == "next")
+    }
+
+    @Test func qos2OutgoingHandshake() throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("q2", qos: .exactlyOnce)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("q2", "m", qos: .exactlyOnce)
+        let packet = try sub.receive()
+        guard case let .publish(publish) = packet, let id = publish.packetId else {
+            Issue.record("expected PUBLISH, got \(packet)")
+            return
+        }
+        #expect(publish.qos == .exactlyOnce)
+        sub.send(.pubrec(packetId: id))
+        #expect(try sub.receive() == .pubrel(packetId: id))
+        sub.send(.pubcomp(packetId: id))
+        try sub.expectNothing()
+    }
+
+    @Test func inflightWindowHoldsBackUntilAcknowledged() throws {
+        let broker = try BrokerHarness { $0.maxInflight = 2 }
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("w", qos: .atLeastOnce)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        for index in 1...3 { try pub.publish("w", "\(index)", qos: .atLeastOnce) }
+        let first = try sub.receivePublish(acknowledge: false)
+        let second = try sub.receivePublish(acknowledge: false)
+        #expect([first.text, second.text] == ["1", "2"])
+        try sub.expectNothing()
+        sub.send(.puback(packetId: first.packetId!))
+        #expect(try sub.receivePublish().text == "3")
+    }
+
+    @Test func unsubscribeStopsDelivery() throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("a/+", qos: .atLeastOnce)
+        try sub.unsubscribe(["a/+", "never/subscribed"])
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("a/b", "x", qos: .atLeastOnce)
+        try sub.expectNothing()
+    }
+
+    @Test func invalidFiltersGetFailureCodeAndOthersAreGranted() throws {
+        let broker = try BrokerHarness()
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        #expect(try sub.subscribe([("a/#/b", .atLeastOnce), ("ok/+", .atLeastOnce), ("a+", .atMostOnce), ("", .atMostOnce)]) == [0x80, 1, 0x80, 0x80])
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("ok/1", "granted", qos: .atLeastOnce)
+        #expect(try sub.receivePublish().text == "granted")
+    }
+
+    @Test func wildcardTopicInPublishClosesTheConnection() throws {
+        let broker = try BrokerHarness()
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        pub.sendRaw([0x30, 0x05, 0, 3, 0x61, 0x2F, 0x2B])  // PUBLISH "a/+"
+        #expect(pub.waitForClose())
+        try expectServes(broker)
+    }
+
+    @Test func oversizedPacketClosesTheConnection() throws {
+        let broker = try BrokerHarness { $0.maxPacketSize = 1024 }
+        let sub = try TestClient(port: broker.port)
+        try sub.connect(clientId: "sub")
+        try sub.subscribe("big", qos: .atMostOnce)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "pub")
+        try pub.publish("big", String(repeating: "x", count: 1000))
+        #expect(try sub.receivePublish().payload.count == 1000)
+        try pub.publish("big", String(repeating: "x", count: 2000))
+        #expect(pub.waitForClose())
+        try sub.expectNothing()
+        try expectServes(broker)
+    }
+
+    @Test func sysTopicsAreNotMatchedByHash() throws {
+        let broker = try BrokerHarness { $0.sysInterval = 1 }
+        let all = try TestClient(port: broker.port)
+        try all.connect(clientId: "all")
+        try all.subscribe("#")
+        try all.expectNothing(for: 1.5)
+    }
+
+    @Test func publishTapSeesAcceptedMessages() throws {
+        let tap = RecordingTap()
+        let broker = try BrokerHarness(tap: tap)
+        let pub = try TestClient(port: broker.port)
+        try pub.connect(clientId: "device-1")
+        try pub.publish("factory/1/machine/2/status", "a", qos: .atLeastOnce)
+        try pub.publish("factory/1/machine/2/alerts", "b", qos: .exactlyOnce, retain: true)
+        let seen = tap.messages.withLock { $0 }
+        #expect(seen.map(\.topic) == ["factory/1/machine/2/status", "factory/1/machine/2/alerts"])
+        #expect(seen.map(\.clientId) == ["device-1", "device-1"])
+        #expect(seen.last?.retain == true)
+    }
+}
+
+final class RecordingTap: PublishTap {
+    let messages = Locked<[Message]>([])
+
+    func publishAccepted(_ message: Message) {
+        messages.withLock { $0.append(message) }
+    }
+}
