@@ -18,7 +18,7 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["hydrant", "HydrantTesting", "MQTT"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hydrant", "HydrantTesting", "MQTT"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -198,6 +198,12 @@ int hy_block_shutdown_signals(void) {
     return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+int hy_unblock_all_signals(void) {
+    sigset_t set;
+    sigfillset(&set);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int hy_wait_shutdown_signal(void) {
     sigset_t set;
     sigemptyset(&set);

@@ -5,6 +5,11 @@ public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
     public var usage: String
 
     public var description: String { message }
+
+    public init(message: String, usage: String) {
+        self.message = message
+        self.usage = usage
+    }
 }
 
 /// Walks `--flag value` / `--flag=value` arguments.

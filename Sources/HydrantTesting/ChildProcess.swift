@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import Synchronization
 
@@ -45,6 +46,9 @@ public final class ChildProcess: Sendable {
             err.withLock { $0.append(contentsOf: data) }
         }
         process.terminationHandler = { [done] _ in done.withLock { $0 = true } }
+        // The child inherits this thread's signal mask; a blocked SIGALRM would disable
+        // mosquitto_sub -W, for one.
+        _ = hy_unblock_all_signals()
         try process.run()
         if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }
         try? inPipe.fileHandleForWriting.close()

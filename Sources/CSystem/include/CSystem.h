@@ -47,6 +47,9 @@ ssize_t hy_send(int fd, const void *buf, size_t len);
 long hy_raise_nofile_limit(void);
 /// Blocks SIGINT, SIGTERM and SIGPIPE in the calling thread (inherited by new threads).
 int hy_block_shutdown_signals(void);
+/// Unblocks every signal in the calling thread (children spawned from it inherit the
+/// mask; Dispatch worker threads block signals such as SIGALRM).
+int hy_unblock_all_signals(void);
 /// Waits for SIGINT or SIGTERM (blocked beforehand); returns the signal number.
 int hy_wait_shutdown_signal(void);
 /// Monotonic clock in nanoseconds.

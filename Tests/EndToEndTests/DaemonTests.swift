@@ -1,0 +1,104 @@
+import Foundation
+import HydrantTesting
+import MQTT
+import Testing
+
+/// The daemon as a process: CLI contract, signals, logs, and raw protocol violations.
+@Suite(.timeLimit(.minutes(1))) struct DaemonTests {
+    @Test func versionAndHelp() throws {
+        let version = try ChildProcess.run(Daemon.executablePath, ["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("hydrant "))
+        let help = try ChildProcess.run(Daemon.executablePath, ["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("usage: hydrant run"))
+    }
+
+    @Test(arguments: [
+        (["run", "--port", "abc"], "--port must be an integer"),
+        (["run", "--port"], "--port needs a value"),
+        (["run", "--bogus"], "unknown option '--bogus'"),
+        (["run", "--log-level", "loud"], "--log-level must be"),
+        (["fly"], "unknown command 'fly'"),
+        ([], "usage: hydrant"),
+    ])
+    func usageErrorsExit2(_ arguments: [String], _ message: String) throws {
+        let result = try ChildProcess.run(Daemon.executablePath, arguments)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message))
+        #expect(result.stderr.contains("usage: hydrant"))
+    }
+
+    @Test func portInUseExits1WithTheAddress() throws {
+        let daemon = try Daemon()
+        let second = try ChildProcess.run(Daemon.executablePath, ["run", "--port", "\(daemon.port)", "--data", daemon.dataDirectory.path])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(daemon.port)"))
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func signalsStopCleanly(_ signal: Int32) throws {
+        let daemon = try Daemon()
+        let client = try TestClient(port: daemon.port)
+        try client.connect(clientId: "connected-at-shutdown")
+        daemon.process.kill(signal)
+        try daemon.process.waitForExit(timeout: 10)
+        #expect(daemon.process.status == 0)
+        #expect(!daemon.process.terminatedBySignal)
+        #expect(daemon.log.contains("broker stopped connections_closed=1"))
+        #expect(client.waitForClose())
+    }
+
+    @Test func logsNameClientsButNeverPayloads() throws {
+        let daemon = try Daemon(logLevel: "info")
+        try E2E.publish(daemon, ["-i", "sensor-42", "-t", "factory/1/machine/2/status", "-m", "SECRET-PAYLOAD-TEXT", "-q", "1"])
+        try daemon.stop()
+        #expect(daemon.log.contains("client connected client=sensor-42"))
+        #expect(!daemon.log.contains("SECRET-PAYLOAD-TEXT"))
+        for line in daemon.log.split(separator: "\n") {
+            #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) "#, options: .regularExpression) != nil, "\(line)")
+        }
+    }
+
+    struct Violation: Sendable, CustomTestStringConvertible {
+        let name: String
+        let bytes: [UInt8]
+        let logged: String
+        var testDescription: String { name }
+    }
+
+    /// Raw bytes a broken client might send (Mosquitto's 13-malformed-* idea): each closes
+    /// that connection with a logged reason, and the daemon keeps serving.
+    @Test(arguments: [
+        Violation(name: "garbage", bytes: [0xFF, 0xFF, 0xFF], logged: "reserved packet type 15"),
+        Violation(name: "HTTP request", bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8), logged: "invalid fixed header flags"),
+        Violation(name: "5-byte length", bytes: [0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F], logged: "malformed remaining length"),
+        Violation(name: "oversized", bytes: [0x10, 0xFF, 0xFF, 0xFF, 0x7F], logged: "exceeds the maximum"),
+        Violation(name: "publish before connect", bytes: [0x30, 0x03, 0, 1, 0x61], logged: "first packet is PUBLISH, not CONNECT"),
+        Violation(name: "bad protocol name", bytes: [0x10, 0x0D, 0, 4] + Array("MQTX".utf8) + [4, 2, 0, 60, 0, 1, 0x61], logged: "unacceptable protocol MQTX"),
+    ])
+    func protocolViolations(_ violation: Violation) throws {
+        let daemon = try Daemon()
+        let bad = try TestClient(port: daemon.port)
+        bad.sendRaw(violation.bytes)
+        #expect(bad.waitForClose())
+        try daemon.process.waitFor("the violation in the log", timeout: 5) { _ in daemon.log.contains(violation.logged) }
+        let sub = try E2E.subscriber(daemon, ["-t", "still/up", "-C", "1", "-W", "10"], filter: "still/up")
+        try E2E.publish(daemon, ["-t", "still/up", "-m", "yes"])
+        try sub.waitForExit(timeout: 10)
+        #expect(sub.stdoutLines == ["yes"])
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test func keepaliveTimeoutAgainstTheDaemon() throws {
+        let daemon = try Daemon()
+        let client = try TestClient(port: daemon.port)
+        try client.connect(clientId: "silent", keepAlive: 1)
+        #expect(client.waitForClose(timeout: 4))
+        try daemon.process.waitFor("the keepalive log line", timeout: 5) { _ in
+            daemon.log.contains("client disconnected client=silent reason=\"keepalive timeout")
+        }
+        #expect(try daemon.stop() == 0)
+    }
+}

@@ -1,0 +1,66 @@
+import Broker
+import Hydrant
+import Testing
+
+@Suite struct RunOptionsTests {
+    @Test func defaultsAreLoopbackAndMosquittoLike() throws {
+        let options = try RunOptions.parse([])
+        #expect(options.broker.host == "127.0.0.1")
+        #expect(options.broker.port == 1883)
+        #expect(options.dataDirectory == "./data")
+        #expect(options.logLevel == .info)
+        #expect(options.broker.sysInterval == 10)
+        #expect(options.broker.maxQueuedMessages == 1000)
+    }
+
+    @Test func everyFlagInBothSpellings() throws {
+        let options = try RunOptions.parse([
+            "--host", "0.0.0.0", "--port=1884", "--data", "/tmp/d", "--log-level=debug", "--sys-interval", "0",
+            "--max-packet-size", "2048", "--max-inflight=5", "--max-queued", "7", "--max-connections", "9",
+            "--max-write-buffer", "4096",
+        ])
+        #expect(options.broker.host == "0.0.0.0")
+        #expect(options.broker.port == 1884)
+        #expect(options.dataDirectory == "/tmp/d")
+        #expect(options.logLevel == .debug)
+        #expect(options.broker.sysInterval == 0)
+        #expect(options.broker.maxPacketSize == 2048)
+        #expect(options.broker.maxInflight == 5)
+        #expect(options.broker.maxQueuedMessages == 7)
+        #expect(options.broker.maxConnections == 9)
+        #expect(options.broker.maxWriteBuffer == 4096)
+    }
+
+    @Test(arguments: [
+        (["--port", "65536"], "--port must be an integer in 0...65535, got '65536'"),
+        (["--port", "-1"], "--port must be an integer in 0...65535, got '-1'"),
+        (["--max-inflight", "0"], "--max-inflight must be an integer in 1...65535, got '0'"),
+        (["--max-packet-size"], "--max-packet-size needs a value"),
+        (["--log-level", "verbose"], "--log-level must be debug, info, warning or error, got 'verbose'"),
+        (["--host", ""], "--host must not be empty"),
+        (["--nope"], "unknown option '--nope'"),
+        (["stray"], "unexpected argument 'stray'"),
+    ])
+    func errorsNameTheFlagAndValue(_ arguments: [String], _ message: String) {
+        #expect(throws: UsageError(message: message, usage: RunOptions.usage)) { try RunOptions.parse(arguments) }
+    }
+
+    @Test func commandExitCodes() {
+        #expect(HydrantCommand.main(["--version"]) == 0)
+        #expect(HydrantCommand.main(["run", "--port", "x"]) == 2)
+        #expect(HydrantCommand.main(["unknown"]) == 2)
+    }
+}
+
+@Suite struct UTCTimestampTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (951_782_400, "2000-02-29T00:00:00.000Z"),
+        (1_795_824_000, "2026-11-28T00:00:00.000Z"),
+        (4_107_542_399, "2100-02-28T23:59:59.000Z"),
+        (-1, "1969-12-31T23:59:59.000Z"),
+    ])
+    func formatsUTC(_ seconds: Int64, _ expected: String) {
+        #expect(UTCTimestamp.iso8601(seconds: seconds, milliseconds: 0) == expected)
+    }
+}
