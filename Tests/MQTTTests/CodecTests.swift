@@ -1,8 +1,14 @@
 import MQTT
 import Testing
 
+/// A packet as a test argument, described by its type and size (not its payload bytes).
+struct PacketCase: Sendable, CustomTestStringConvertible {
+    let packet: Packet
+    var testDescription: String { "\(packet.type) (\(packet.encoded().count) bytes)" }
+}
+
 @Suite struct CodecRoundTripTests {
-    static let packets: [Packet] = [
+    static let packets: [PacketCase] = [Packet](arrayLiteral: 
         .connect(Connect(clientId: "c1")),
         .connect(Connect(clientId: "", cleanSession: true, keepAlive: 0)),
         .connect(Connect(
@@ -21,18 +27,19 @@ import Testing
         .suback(SubAck(packetId: 9, returnCodes: [0, 1, 2, 0x80])),
         .unsubscribe(Unsubscribe(packetId: 10, filters: ["a/+", "b"])),
         .unsuback(packetId: 10),
-        .pingreq, .pingresp, .disconnect,
-    ]
+        .pingreq, .pingresp, .disconnect
+    ).map(PacketCase.init)
 
     @Test(arguments: packets)
-    func roundTrip(_ packet: Packet) throws {
+    func roundTrip(_ example: PacketCase) throws {
+        let packet = example.packet
         let bytes = packet.encoded()
         #expect(try PacketDecoder().decode(bytes) == .packet(packet, consumed: bytes.count))
     }
 
     @Test(arguments: packets)
-    func everyPrefixNeedsMoreData(_ packet: Packet) throws {
-        let bytes = packet.encoded()
+    func everyPrefixNeedsMoreData(_ example: PacketCase) throws {
+        let bytes = example.packet.encoded()
         for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 64)) {
             #expect(try PacketDecoder().decode(Array(bytes[0..<length])) == .needMoreData)
         }
