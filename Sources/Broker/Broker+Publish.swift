@@ -40,12 +40,7 @@ extension Broker {
     }
 
     func handlePubAck(_ id: UInt16, session: Session) {
-        guard let entry = session.inflight[id], entry.state == .awaitingPubAck else {
-            logger.debug("PUBACK for unknown packet id client=\(session.clientId) packet_id=\(id)")
-            return
-        }
-        session.inflight[id] = nil
-        pumpQueue(session)
+        completeInflight(id, expecting: .awaitingPubAck, acknowledgedBy: .puback, session: session)
     }
 
     func handlePubRec(_ id: UInt16, from connection: Connection, session: Session) {
@@ -59,8 +54,13 @@ extension Broker {
     }
 
     func handlePubComp(_ id: UInt16, session: Session) {
-        guard let entry = session.inflight[id], entry.state == .awaitingPubComp else {
-            logger.debug("PUBCOMP for unknown packet id client=\(session.clientId) packet_id=\(id)")
+        completeInflight(id, expecting: .awaitingPubComp, acknowledgedBy: .pubcomp, session: session)
+    }
+
+    /// The last acknowledgement of an outgoing QoS 1/2 message frees its in-flight slot.
+    private func completeInflight(_ id: UInt16, expecting state: InflightMessage.State, acknowledgedBy type: PacketType, session: Session) {
+        guard let entry = session.inflight[id], entry.state == state else {
+            logger.debug("\(type) for unknown packet id client=\(session.clientId) packet_id=\(id)")
             return
         }
         session.inflight[id] = nil

@@ -23,6 +23,13 @@ public final class BrokerHarness: Sendable {
         thread.start()
     }
 
+    /// A raw client, connected with a clean session.
+    public func client(_ clientId: String) throws -> TestClient {
+        let client = try TestClient(port: port)
+        try client.connect(clientId: clientId)
+        return client
+    }
+
     /// Stops the broker and waits (up to 5 s) for its thread to finish.
     public func stop() {
         server.stop()

@@ -46,8 +46,7 @@ import Testing
 
     @Test func secondConnectIsAViolation() throws {
         let broker = try BrokerHarness()
-        let client = try TestClient(port: broker.port)
-        try client.connect(clientId: "twice")
+        let client = try broker.client("twice")
         client.send(.connect(Connect(clientId: "twice")))
         #expect(client.waitForClose())
         try expectServes(broker)
@@ -56,8 +55,7 @@ import Testing
     @Test(arguments: [Packet.connack(ConnAck(sessionPresent: false, returnCode: .accepted)), .suback(SubAck(packetId: 1, returnCodes: [0])), .unsuback(packetId: 1), .pingresp])
     func serverOnlyPacketsCloseTheConnection(_ packet: Packet) throws {
         let broker = try BrokerHarness()
-        let client = try TestClient(port: broker.port)
-        try client.connect(clientId: "c")
+        let client = try broker.client("c")
         client.send(packet)
         #expect(client.waitForClose())
     }
@@ -70,22 +68,21 @@ import Testing
 
     @Test func maxConnectionsRefusesTheNextOne() throws {
         let broker = try BrokerHarness { $0.maxConnections = 2 }
-        let a = try TestClient(port: broker.port)
-        try a.connect(clientId: "a")
-        let b = try TestClient(port: broker.port)
-        try b.connect(clientId: "b")
+        let a = try broker.client("a")
+        let b = try broker.client("b")
         let c = try TestClient(port: broker.port)
         #expect(c.waitForClose())
         a.disconnect()
         #expect(a.waitForClose())
         let d = try TestClient(port: broker.port)
         #expect(try d.connect(clientId: "d").returnCode == .accepted)
+        b.send(.pingreq)  // the connection under the limit stayed up throughout
+        #expect(try b.receive() == .pingresp)
     }
 
     @Test func keepAliveIsEnforcedAtOneAndAHalfTimes() throws {
         let broker = try BrokerHarness()
-        let watcher = try TestClient(port: broker.port)
-        try watcher.connect(clientId: "watcher")
+        let watcher = try broker.client("watcher")
         try watcher.subscribe("status/#", qos: .atLeastOnce)
         let client = try TestClient(port: broker.port)
         try client.connect(clientId: "sleepy", keepAlive: 1, will: .init(topic: "status/sleepy", payload: Array("gone".utf8), qos: .atLeastOnce))

@@ -7,11 +7,9 @@ import Testing
     @Test(arguments: [QoS.atMostOnce, .atLeastOnce, .exactlyOnce])
     func deliversAtEachQoS(_ qos: QoS) throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         #expect(try sub.subscribe("factory/+/machine/+/status", qos: qos) == qos.rawValue)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("factory/1/machine/2/status", "{\"state\":\"running\"}", qos: qos)
         let received = try sub.receivePublish()
         #expect(received.topic == "factory/1/machine/2/status")
@@ -24,22 +22,18 @@ import Testing
     @Test(arguments: [(QoS.exactlyOnce, QoS.atMostOnce), (.exactlyOnce, .atLeastOnce), (.atLeastOnce, .atMostOnce), (.atMostOnce, .exactlyOnce)])
     func deliveredAtTheLowerQoS(_ published: QoS, _ granted: QoS) throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("t", qos: granted)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("t", "m", qos: published)
         #expect(try sub.receivePublish().qos == min(published, granted))
     }
 
     @Test func overlappingSubscriptionsDeliverOneCopyAtTheHighestQoS() throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         #expect(try sub.subscribe([("factory/#", .atMostOnce), ("factory/+/machine/+/status", .exactlyOnce), ("#", .atLeastOnce)]) == [0, 2, 1])
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("factory/1/machine/2/status", "once", qos: .exactlyOnce)
         let received = try sub.receivePublish()
         #expect(received.qos == .exactlyOnce)
@@ -48,11 +42,9 @@ import Testing
 
     @Test func qos2ResentBeforePubRelIsDeliveredOnce() throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("q2", qos: .exactlyOnce)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         let publish = Publish(topic: "q2", payload: Array("exactly".utf8), qos: .exactlyOnce, packetId: 42)
         pub.send(.publish(publish))
         #expect(try pub.receive() == .pubrec(packetId: 42))
@@ -72,11 +64,9 @@ import Testing
 
     @Test func qos2OutgoingHandshake() throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("q2", qos: .exactlyOnce)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("q2", "m", qos: .exactlyOnce)
         let packet = try sub.receive()
         guard case let .publish(publish) = packet, let id = publish.packetId else {
@@ -92,11 +82,9 @@ import Testing
 
     @Test func inflightWindowHoldsBackUntilAcknowledged() throws {
         let broker = try BrokerHarness { $0.maxInflight = 2 }
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("w", qos: .atLeastOnce)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         for index in 1...3 { try pub.publish("w", "\(index)", qos: .atLeastOnce) }
         let first = try sub.receivePublish(acknowledge: false)
         let second = try sub.receivePublish(acknowledge: false)
@@ -108,31 +96,26 @@ import Testing
 
     @Test func unsubscribeStopsDelivery() throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("a/+", qos: .atLeastOnce)
         try sub.unsubscribe(["a/+", "never/subscribed"])
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("a/b", "x", qos: .atLeastOnce)
         try sub.expectNothing()
     }
 
     @Test func invalidFiltersGetFailureCodeAndOthersAreGranted() throws {
         let broker = try BrokerHarness()
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         #expect(try sub.subscribe([("a/#/b", .atLeastOnce), ("ok/+", .atLeastOnce), ("a+", .atMostOnce), ("", .atMostOnce)]) == [0x80, 1, 0x80, 0x80])
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("ok/1", "granted", qos: .atLeastOnce)
         #expect(try sub.receivePublish().text == "granted")
     }
 
     @Test func wildcardTopicInPublishClosesTheConnection() throws {
         let broker = try BrokerHarness()
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         pub.sendRaw([0x30, 0x05, 0, 3, 0x61, 0x2F, 0x2B])  // PUBLISH "a/+"
         #expect(pub.waitForClose())
         try expectServes(broker)
@@ -140,11 +123,9 @@ import Testing
 
     @Test func oversizedPacketClosesTheConnection() throws {
         let broker = try BrokerHarness { $0.maxPacketSize = 1024 }
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("big", qos: .atMostOnce)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("big", String(repeating: "x", count: 1000))
         #expect(try sub.receivePublish().payload.count == 1000)
         try pub.publish("big", String(repeating: "x", count: 2000))
@@ -155,8 +136,7 @@ import Testing
 
     @Test func sysTopicsAreNotMatchedByHash() throws {
         let broker = try BrokerHarness { $0.sysInterval = 1 }
-        let all = try TestClient(port: broker.port)
-        try all.connect(clientId: "all")
+        let all = try broker.client("all")
         try all.subscribe("#")
         try all.expectNothing(for: 1.5)
     }
@@ -164,8 +144,7 @@ import Testing
     @Test func publishTapSeesAcceptedMessages() throws {
         let tap = RecordingTap()
         let broker = try BrokerHarness(tap: tap)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "device-1")
+        let pub = try broker.client("device-1")
         try pub.publish("factory/1/machine/2/status", "a", qos: .atLeastOnce)
         try pub.publish("factory/1/machine/2/alerts", "b", qos: .exactlyOnce, retain: true)
         let seen = tap.messages.withLock { $0 }

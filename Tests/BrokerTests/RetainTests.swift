@@ -6,11 +6,9 @@ import Testing
 @Suite struct RetainTests {
     @Test func newSubscriberGetsRetainedWithRetainFlagLiveOnesWithout() throws {
         let broker = try BrokerHarness()
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("factory/1/machine/2/status", "on", qos: .atLeastOnce, retain: true)
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("factory/1/machine/2/status", qos: .atLeastOnce)
         let retained = try sub.receivePublish()
         #expect(retained.text == "on")
@@ -23,32 +21,27 @@ import Testing
 
     @Test func overwriteAndClear() throws {
         let broker = try BrokerHarness()
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("lamp", "on", retain: true)
         try pub.publish("lamp", "off", qos: .atLeastOnce, retain: true)
-        let first = try TestClient(port: broker.port)
-        try first.connect(clientId: "first")
+        let first = try broker.client("first")
         try first.subscribe("lamp")
         #expect(try first.receivePublish().text == "off")
         try first.expectNothing()
         try pub.publish("lamp", "", qos: .atLeastOnce, retain: true)  // clears
-        let second = try TestClient(port: broker.port)
-        try second.connect(clientId: "second")
+        let second = try broker.client("second")
         try second.subscribe("lamp")
         try second.expectNothing()
     }
 
     @Test func retainedThroughWildcardsAtTheLowerQoS() throws {
         let broker = try BrokerHarness()
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("factory/1/machine/1/status", "a", qos: .exactlyOnce, retain: true)
         try pub.publish("factory/2/machine/3/status", "b", qos: .atMostOnce, retain: true)
         try pub.publish("factory/1/machine/1/alerts", "c", qos: .atLeastOnce, retain: true)
         try pub.publish("office/1/machine/23/status", "d", qos: .atLeastOnce, retain: true)
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("factory/+/machine/+/status", qos: .atLeastOnce)
         var got: [String: QoS] = [:]
         for _ in 0..<2 {
@@ -58,8 +51,7 @@ import Testing
         }
         #expect(got == ["a": .atLeastOnce, "b": .atMostOnce])
         try sub.expectNothing()
-        let everything = try TestClient(port: broker.port)
-        try everything.connect(clientId: "everything")
+        let everything = try broker.client("everything")
         try everything.subscribe("#", qos: .exactlyOnce)
         var texts: Set<String> = []
         for _ in 0..<4 { texts.insert(try everything.receivePublish().text) }
@@ -68,11 +60,9 @@ import Testing
 
     @Test func resubscribeSendsRetainedAgain() throws {
         let broker = try BrokerHarness()
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("config", "v1", qos: .atLeastOnce, retain: true)
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sub")
+        let sub = try broker.client("sub")
         try sub.subscribe("config")
         #expect(try sub.receivePublish().text == "v1")
         try sub.subscribe("config")  // [MQTT-3.8.4-3]
@@ -81,11 +71,9 @@ import Testing
 
     @Test func sysTopicsAreRetainedAndReadable() throws {
         let broker = try BrokerHarness { $0.sysInterval = 1 }
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("x", "y", qos: .atLeastOnce)
-        let sub = try TestClient(port: broker.port)
-        try sub.connect(clientId: "sys")
+        let sub = try broker.client("sys")
         try sub.subscribe("$SYS/broker/#")
         var values: [String: String] = [:]
         while values.count < 11 {

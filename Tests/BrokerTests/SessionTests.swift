@@ -12,8 +12,7 @@ import Testing
         sub.disconnect()
         #expect(sub.waitForClose())
 
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("factory/1/machine/1/alerts", "one", qos: .atLeastOnce)
         try pub.publish("factory/1/machine/1/alerts", "zero", qos: .atMostOnce)  // not queued offline
         try pub.publish("factory/2/machine/3/alerts", "two", qos: .exactlyOnce)
@@ -36,8 +35,7 @@ import Testing
         try sub.connect(clientId: "flaky", cleanSession: false)
         try sub.subscribe("q", qos: .atLeastOnce)
         try sub.subscribe("q2", qos: .exactlyOnce)
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("q", "m1", qos: .atLeastOnce)
         try pub.publish("q2", "m2", qos: .exactlyOnce)
         let original = try sub.receivePublish(acknowledge: false)
@@ -66,8 +64,7 @@ import Testing
         try sub.subscribe("t", qos: .atLeastOnce)
         sub.disconnect()
         #expect(sub.waitForClose())
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("t", "queued", qos: .atLeastOnce)
         let clean = try TestClient(port: broker.port)
         #expect(try clean.connect(clientId: "c", cleanSession: true).sessionPresent == false)  // [MQTT-3.2.2-1]
@@ -82,8 +79,7 @@ import Testing
 
     @Test func takeoverClosesTheOldConnection() throws {
         let broker = try BrokerHarness()
-        let watcher = try TestClient(port: broker.port)
-        try watcher.connect(clientId: "watcher")
+        let watcher = try broker.client("watcher")
         try watcher.subscribe("wills/#")
         let old = try TestClient(port: broker.port)
         try old.connect(clientId: "dup-id", cleanSession: false, will: .init(topic: "wills/dup-id", payload: Array("lost".utf8)))
@@ -92,16 +88,14 @@ import Testing
         #expect(try new.connect(clientId: "dup-id", cleanSession: false).sessionPresent)
         #expect(old.waitForClose())
         #expect(try watcher.receivePublish().text == "lost")
-        let pub = try TestClient(port: broker.port)
-        try pub.connect(clientId: "pub")
+        let pub = try broker.client("pub")
         try pub.publish("t", "to-new", qos: .atLeastOnce)
         #expect(try new.receivePublish().text == "to-new")
     }
 
     @Test func willIsPublishedOnAbnormalCloseWithQoSAndRetain() throws {
         let broker = try BrokerHarness()
-        let watcher = try TestClient(port: broker.port)
-        try watcher.connect(clientId: "watcher")
+        let watcher = try broker.client("watcher")
         try watcher.subscribe("factory/1/machine/2/status", qos: .exactlyOnce)
         let device = try TestClient(port: broker.port)
         try device.connect(clientId: "machine-2", will: .init(topic: "factory/1/machine/2/status", payload: Array("offline".utf8), qos: .atLeastOnce, retain: true))
@@ -110,8 +104,7 @@ import Testing
         #expect(will.text == "offline")
         #expect(will.qos == .atLeastOnce)
         #expect(!will.retain)  // a live forward
-        let late = try TestClient(port: broker.port)
-        try late.connect(clientId: "late")
+        let late = try broker.client("late")
         try late.subscribe("factory/+/machine/+/status")
         let retained = try late.receivePublish()
         #expect(retained.text == "offline")
@@ -120,8 +113,7 @@ import Testing
 
     @Test func disconnectDiscardsTheWill() throws {
         let broker = try BrokerHarness()
-        let watcher = try TestClient(port: broker.port)
-        try watcher.connect(clientId: "watcher")
+        let watcher = try broker.client("watcher")
         try watcher.subscribe("wills/#")
         let device = try TestClient(port: broker.port)
         try device.connect(clientId: "polite", will: .init(topic: "wills/polite", payload: Array("x".utf8)))
@@ -132,8 +124,7 @@ import Testing
 
     @Test func protocolViolationPublishesTheWill() throws {
         let broker = try BrokerHarness()
-        let watcher = try TestClient(port: broker.port)
-        try watcher.connect(clientId: "watcher")
+        let watcher = try broker.client("watcher")
         try watcher.subscribe("wills/#")
         let device = try TestClient(port: broker.port)
         try device.connect(clientId: "rude", will: .init(topic: "wills/rude", payload: Array("bye".utf8)))
