@@ -11,11 +11,13 @@ let package = Package(
     targets: [
         .target(name: "MQTT"),
         .target(name: "CSystem"),
+        .target(name: "JSON"),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["hydrant", "HydrantTesting", "MQTT"], exclude: ["Scripts"]),
