@@ -24,7 +24,7 @@ import Testing
         ("[]", .array([])),
         ("[1,[2,[3]]]", .array([1, [2, [3]]])),
         ("{}", .object(JSONObject())),
-        (#"{"a":1,"b":{"c":[true,null]}}"#, ["a": 1, "b": ["c": [true, nil]]] as JSONValue),
+        (#"{"a":1,"b":{"c":[true,null]}}"#, ["a": 1, "b": ["c": [true, .null]]] as JSONValue),
         ("\u{FEFF}{\"bom\":1}", ["bom": 1] as JSONValue),
     ])
     func parses(_ text: String, _ expected: JSONValue) throws {
@@ -131,7 +131,7 @@ import Testing
         (.double(.nan), "null"),
         (.double(-.infinity), "null"),
         (.int(-7), "-7"),
-        ([1, "a", nil, true, ["k": 2.5]] as JSONValue, #"[1,"a",null,true,{"k":2.5}]"#),
+        ([1, "a", .null, true, ["k": 2.5]] as JSONValue, #"[1,"a",null,true,{"k":2.5}]"#),
     ])
     func serializes(_ value: JSONValue, _ expected: String) {
         #expect(value.serialized() == expected)

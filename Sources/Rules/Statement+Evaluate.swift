@@ -1,0 +1,154 @@
+import JSON
+
+extension Statement {
+    public enum Outcome: Sendable, Equatable {
+        /// WHERE was not true: no output, not an error.
+        case filtered
+        /// The rule's output records (one, or one per element in batch mode).
+        case records([JSONValue])
+    }
+
+    /// Runs the statement against one message. WHERE is evaluated first and sees the
+    /// payload, not the SELECT aliases (as in IoT Core).
+    public func evaluate(_ context: MessageContext, batchMode: Bool = false) throws(RuleEvaluationError) -> Outcome {
+        if let condition, try Evaluator.evaluate(condition, context) != .bool(true) {
+            return .filtered
+        }
+        let output: JSONValue?
+        switch projection {
+        case let .value(expression):
+            output = try Evaluator.evaluate(expression, context)
+        case let .items(items):
+            output = try select(items, context)
+        }
+        guard let output else { return .records([]) }
+        if batchMode, case let .array(elements) = output { return .records(elements) }
+        return .records([output])
+    }
+
+    private func select(_ items: [Projection.Item], _ context: MessageContext) throws(RuleEvaluationError) -> JSONValue {
+        if items.count == 1, case .all = items[0] { return try context.json() }
+        var object = JSONObject()
+        for item in items {
+            switch item {
+            case .all:
+                guard case let .object(payload) = try context.json() else {
+                    throw RuleEvaluationError("SELECT * with other fields needs a JSON object payload")
+                }
+                for (key, value) in payload { object[key] = value }
+            case let .expression(expression, name):
+                if let value = try Evaluator.evaluate(expression, context) { object[name] = value }
+            }
+        }
+        return .object(object)
+    }
+}
+
+/// A string with `${expression}` parts (republish topics, partition keys), evaluated
+/// against the incoming message as IoT Core does.
+public struct Template: Sendable {
+    enum Part: Sendable {
+        case text(String)
+        case expression(Expression)
+    }
+
+    let parts: [Part]
+    public let source: String
+
+    public init(_ source: String) throws(SQLError) {
+        self.source = source
+        var parts: [Part] = []
+        let chars = Array(source)
+        var text = ""
+        var index = 0
+        while index < chars.count {
+            if chars[index] == "$", index + 1 < chars.count, chars[index + 1] == "{" {
+                guard let close = chars[(index + 2)...].firstIndex(of: "}") else {
+                    throw SQLError(offset: index, message: "unterminated ${ in template")
+                }
+                if !text.isEmpty { parts.append(.text(text)) }
+                text = ""
+                let inner = String(chars[(index + 2)..<close])
+                do {
+                    parts.append(.expression(try Parser.parseExpression(inner)))
+                } catch {
+                    throw SQLError(offset: index + 2 + error.offset, message: error.message)
+                }
+                index = close + 1
+            } else {
+                text.append(chars[index])
+                index += 1
+            }
+        }
+        if !text.isEmpty { parts.append(.text(text)) }
+        self.parts = parts
+    }
+
+    public var isConstant: Bool { parts.allSatisfy { if case .text = $0 { return true } else { return false } } }
+
+    /// The rendered text; an Undefined expression renders as nothing.
+    public func render(_ context: MessageContext) throws(RuleEvaluationError) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case let .text(text): out += text
+            case let .expression(expression): out += Conversions.string(try Evaluator.evaluate(expression, context)) ?? ""
+            }
+        }
+        return out
+    }
+}
+
+/// Values indexed by topic filter, matched against topic names in one walk, so the cost
+/// per message does not grow with non-matching filters.
+public struct TopicFilterIndex<Value> {
+    private final class Node {
+        var children: [Substring: Node] = [:]
+        var values: [Value] = []
+        var hashValues: [Value] = []
+    }
+
+    private let root = Node()
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func insert(_ filter: String, _ value: Value) {
+        var node = root
+        let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, level) in levels.enumerated() {
+            if level == "#" && index == levels.count - 1 {
+                node.hashValues.append(value)
+                count += 1
+                return
+            }
+            if let child = node.children[level] {
+                node = child
+            } else {
+                let child = Node()
+                node.children[level] = child
+                node = child
+            }
+        }
+        node.values.append(value)
+        count += 1
+    }
+
+    public func match(_ topic: String) -> [Value] {
+        var result: [Value] = []
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        collect(root, levels[...], system: topic.hasPrefix("$"), first: true, into: &result)
+        return result
+    }
+
+    private func collect(_ node: Node, _ levels: ArraySlice<Substring>, system: Bool, first: Bool, into result: inout [Value]) {
+        let wildcards = !(first && system)  // [MQTT-4.7.2-1]
+        if wildcards { result += node.hashValues }
+        guard let level = levels.first else {
+            result += node.values
+            return
+        }
+        if let child = node.children[level] { collect(child, levels.dropFirst(), system: system, first: false, into: &result) }
+        if wildcards, let plus = node.children["+"] { collect(plus, levels.dropFirst(), system: system, first: false, into: &result) }
+    }
+}
