@@ -19,7 +19,7 @@ enum Functions {
     }()
 
     /// Names for `--help` and the README.
-    public static var names: [String] { table.keys.sorted() }
+    static var names: [String] { table.keys.sorted() }
 
     static func define(_ name: String, _ arity: ClosedRange<Int>, _ body: @escaping @Sendable ([JSONValue?], MessageContext) -> JSONValue?) -> (String, FunctionDefinition) {
         (name, FunctionDefinition(arity: arity, body: { arguments, context in body(arguments, context) }))
@@ -99,3 +99,6 @@ enum Functions {
         }
     }
 }
+
+/// Every SQL function name the engine knows (lowercase), plus `cast`.
+public let functionNames: [String] = Functions.names + ["cast"]
