@@ -14,7 +14,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Rules", dependencies: ["JSON", "MQTT"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem"]),
-        .target(name: "Hydrant", dependencies: ["Broker", "MQTT"]),
+        .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),

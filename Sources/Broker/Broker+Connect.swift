@@ -17,9 +17,10 @@ extension Broker {
             clientId = assignClientId()
         }
         connection.clientId = clientId
+        connection.username = connect.username
         connection.keepAlive = connect.keepAlive
         if let will = connect.will {
-            connection.will = Message(topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, clientId: clientId)
+            connection.will = Message(topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, clientId: clientId, username: connect.username)
         }
 
         if let old = sessions[clientId]?.connection {

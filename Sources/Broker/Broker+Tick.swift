@@ -48,8 +48,9 @@ extension Broker {
             ("load/bytes/received", String(stats.bytesReceived)),
             ("load/bytes/sent", String(stats.bytesSent)),
         ]
-        for (name, value) in values {
-            let message = Message(topic: "$SYS/broker/" + name, payload: Array(value.utf8), qos: .atMostOnce, retain: true, clientId: "")
+        let extra = (tap?.sysTopics() ?? []).map { ("$SYS/" + $0.0, $0.1) }
+        for (topic, value) in values.map({ ("$SYS/broker/" + $0.0, $0.1) }) + extra {
+            let message = Message(topic: topic, payload: Array(value.utf8), qos: .atMostOnce, retain: true, clientId: "")
             retained.store(message)
             route(message)
         }

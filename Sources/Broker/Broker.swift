@@ -11,11 +11,13 @@ import Glibc
 final class Broker {
     static let listenerToken = UInt64.max
     static let wakeToken = UInt64.max - 1
+    static let injectorToken = UInt64.max - 2
     static let tickNanos: UInt64 = 250_000_000
 
     let config: BrokerConfig
     let logger: Logger
     let tap: (any PublishTap)?
+    let injector: MessageInjector?
     let epollFD: Int32
     let listenFD: Int32
     let wakeFD: Int32
@@ -43,12 +45,13 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, listenFD: Int32, wakeFD: Int32,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, listenFD: Int32, wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
         self.logger = logger
         self.tap = tap
+        self.injector = injector
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
@@ -59,6 +62,10 @@ final class Broker {
         guard hy_epoll_add(epollFD, listenFD, UInt32(HY_EPOLLIN), Broker.listenerToken) == 0,
             hy_epoll_add(epollFD, wakeFD, UInt32(HY_EPOLLIN), Broker.wakeToken) == 0
         else {
+            close(epollFD)
+            throw .systemCallFailed("epoll_ctl", errno: errno)
+        }
+        if let injector, hy_epoll_add(epollFD, injector.wakeFD, UInt32(HY_EPOLLIN), Broker.injectorToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
@@ -92,6 +99,8 @@ final class Broker {
                 case Broker.wakeToken:
                     _ = hy_eventfd_drain(wakeFD)
                     if shouldStop() { running = false }
+                case Broker.injectorToken:
+                    for message in injector?.drain() ?? [] { accept(message) }
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }

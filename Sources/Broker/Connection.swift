@@ -21,6 +21,7 @@ final class Connection {
     /// Set once CONNECT was accepted.
     var session: Session?
     var clientId = ""
+    var username: String?
     var keepAlive: UInt16 = 0
     var will: Message?
     let acceptedAt: UInt64

@@ -9,13 +9,20 @@ public final class Message: Sendable {
     public let retain: Bool
     /// Client that published it (empty for messages the broker itself publishes).
     public let clientId: String
+    /// The publisher's CONNECT user name, if it gave one.
+    public let username: String?
+    /// How many rule republications led to this message (0 for client publishes); rules
+    /// refuse to republish past a limit, so no chain of rules can loop forever.
+    public let hops: Int
 
-    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String) {
+    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String, username: String? = nil, hops: Int = 0) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
         self.clientId = clientId
+        self.username = username
+        self.hops = hops
     }
 }
 
@@ -24,4 +31,12 @@ public final class Message: Sendable {
 /// message, after the message was routed to subscribers; implementations must not block.
 public protocol PublishTap: Sendable {
     func publishAccepted(_ message: Message)
+
+    /// Extra topics for `$SYS` (name below `$SYS/`, value), read on the event-loop thread
+    /// at every `--sys-interval`.
+    func sysTopics() -> [(String, String)]
+}
+
+extension PublishTap {
+    public func sysTopics() -> [(String, String)] { [] }
 }

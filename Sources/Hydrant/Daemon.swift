@@ -20,9 +20,12 @@ public enum Daemon {
             logger.error("cannot create data directory \(options.dataDirectory): \(error.localizedDescription)")
             return 1
         }
+        guard let pipelines = loadPipelines(options, logger) else { return 1 }
+        let injector = MessageInjector()
+        let engine = RulesEngine(pipelines: pipelines, injector: injector, logger: logger)
         let server: BrokerServer
         do {
-            server = try BrokerServer(config: options.broker, logger: logger)
+            server = try BrokerServer(config: options.broker, logger: logger, tap: engine, injector: injector)
         } catch {
             logger.error("\(error)")
             return 1
@@ -40,5 +43,32 @@ public enum Daemon {
             return 1
         }
         return 0
+    }
+
+    /// The daemon refuses to start on an invalid pipeline and names every problem.
+    static func loadPipelines(_ options: RunOptions, _ logger: Logger) -> PipelineSet? {
+        var isDirectory: ObjCBool = false
+        if !options.pipelinesGiven && !FileManager.default.fileExists(atPath: options.pipelinesDirectory, isDirectory: &isDirectory) {
+            logger.info("no pipelines directory at \(options.pipelinesDirectory): running without rules")
+            return PipelineSet()
+        }
+        let pipelines: PipelineSet
+        do {
+            pipelines = try PipelineLoader.load(directory: options.pipelinesDirectory)
+        } catch {
+            for problem in error.problems { logger.error("invalid pipeline: \(problem)") }
+            logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(options.pipelinesDirectory)")
+            return nil
+        }
+        // Delivery streams are the next module (issue #5); until it lands a rule that feeds
+        // one would silently lose its records, so such a pipeline is refused.
+        for rule in pipelines.rules where !rule.disabled {
+            for case let .stream(name) in rule.actions + (rule.errorAction.map { [$0] } ?? []) {
+                logger.error("not starting: rule '\(rule.name)' (\(rule.location)) sends to stream '\(name)', and delivery streams are not available in this build yet")
+                return nil
+            }
+        }
+        logger.info("pipelines loaded directory=\(options.pipelinesDirectory) files=\(pipelines.files.count) rules=\(pipelines.rules.count) streams=\(pipelines.streams.count)")
+        return pipelines
     }
 }

@@ -6,13 +6,15 @@ public enum HydrantCommand {
         usage: hydrant <command> [options]
 
         commands:
-          run        run the broker (MQTT 3.1.1) in the foreground
+          run        run the broker (MQTT 3.1.1) and the rules of --pipelines in the foreground
+          rules      validate, test or evaluate rules (hydrant rules --help)
 
         options:
           --help     show this help
           --version  print the version
 
         \(RunOptions.usage)
+        \(RulesCommand.usage)
         """
 
     /// Runs the command and returns the process exit code: 0 ok, 1 failure, 2 usage error.
@@ -39,6 +41,12 @@ public enum HydrantCommand {
                 printError("hydrant run: \(error.message)\n\(error.usage)")
                 return 2
             }
+        case "rules":
+            if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+                print(RulesCommand.usage)
+                return 0
+            }
+            return RulesCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
         default:
             printError("hydrant: unknown command '\(command)'\n\(usage)")
             return 2

@@ -100,3 +100,24 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
 }
+
+extension JSONValue {
+    /// Equality as a reader of the JSON text sees it: object key order ignored, 1 and 1.0
+    /// the same number (rule test cases compare records this way).
+    public func isEquivalent(to other: JSONValue) -> Bool {
+        switch (self, other) {
+        case let (.object(a), .object(b)):
+            guard a.count == b.count else { return false }
+            for (key, value) in a {
+                guard let counterpart = b[key], value.isEquivalent(to: counterpart) else { return false }
+            }
+            return true
+        case let (.array(a), .array(b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.isEquivalent(to: $1) }
+        case let (.int(a), .double(b)), let (.double(b), .int(a)):
+            return Double(a) == b
+        default:
+            return self == other
+        }
+    }
+}

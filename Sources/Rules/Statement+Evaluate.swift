@@ -100,8 +100,9 @@ public struct Template: Sendable {
 }
 
 /// Values indexed by topic filter, matched against topic names in one walk, so the cost
-/// per message does not grow with non-matching filters.
-public struct TopicFilterIndex<Value> {
+/// per message does not grow with non-matching filters. Built once, then only read:
+/// sharing it across threads after the last `insert` is safe.
+public final class TopicFilterIndex<Value: Sendable>: @unchecked Sendable {
     private final class Node {
         var children: [Substring: Node] = [:]
         var values: [Value] = []
@@ -113,7 +114,7 @@ public struct TopicFilterIndex<Value> {
 
     public init() {}
 
-    public mutating func insert(_ filter: String, _ value: Value) {
+    public func insert(_ filter: String, _ value: Value) {
         var node = root
         let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
         for (index, level) in levels.enumerated() {

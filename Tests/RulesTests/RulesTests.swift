@@ -199,7 +199,7 @@ struct ExprCase: Sendable, CustomTestStringConvertible {
 @Suite struct TopicFilterIndexTests {
     /// The article's filters as FROM clauses, against its second topic list.
     @Test func articleFilters() {
-        var index = TopicFilterIndex<String>()
+        let index = TopicFilterIndex<String>()
         for filter in ["factory/+/machine/+/status", "+/+/machine/+/alerts", "factory/+/machine/#", "factory/#", "#", "office/#", "factory/1/machine/#"] {
             index.insert(filter, filter)
         }
