@@ -156,9 +156,8 @@ private struct JSONReader: ~Copyable {
         let parentPath = path
         while true {
             try skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                throw error("expected a string key in object")
-            }
+            guard index < bytes.count else { throw error("unterminated object") }
+            guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
             let keyOffset = index
             let key = try parseString()
             try skipWhitespace()

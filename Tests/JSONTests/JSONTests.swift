@@ -63,7 +63,9 @@ import Testing
 
     @Test(arguments: [
         Bad(text: "", offset: 0, message: "unexpected end of input, expected a value"),
-        Bad(text: "{", offset: 1, message: "expected a string key in object"),
+        Bad(text: "{", offset: 1, message: "unterminated object"),
+        Bad(text: "{\"a\":1,", offset: 7, message: "unterminated object"),
+        Bad(text: "{1:2}", offset: 1, message: "expected a string key in object"),
         Bad(text: "{\"a\" 1}", offset: 5, message: "expected ':' after object key"),
         Bad(text: "{\"a\":1,}", offset: 7, message: "expected a string key in object"),
         Bad(text: "[1,]", offset: 3, message: "unexpected character ']', expected a value"),
