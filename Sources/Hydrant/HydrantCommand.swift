@@ -8,6 +8,7 @@ public enum HydrantCommand {
         commands:
           run        run the broker (MQTT 3.1.1) and the rules of --pipelines in the foreground
           rules      validate, test or evaluate rules (hydrant rules --help)
+          bench      micro-benchmarks of the JSON parser and rule evaluation (release build)
 
         options:
           --help     show this help
@@ -15,6 +16,7 @@ public enum HydrantCommand {
 
         \(RunOptions.usage)
         \(RulesCommand.usage)
+        \(BenchCommand.usage)
         """
 
     /// Runs the command and returns the process exit code: 0 ok, 1 failure, 2 usage error.
@@ -47,6 +49,8 @@ public enum HydrantCommand {
                 return 0
             }
             return RulesCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
+        case "bench":
+            return BenchCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
         default:
             printError("hydrant: unknown command '\(command)'\n\(usage)")
             return 2

@@ -1,5 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A byte-level RFC 8259 parser. No Foundation on the hot path: telemetry payloads are
 /// parsed straight from the MQTT payload bytes.
+///
+/// Parsing is two steps (simdjson's shape): one validating pass writes a flat tape of
+/// value positions (`JSONDocument`), and values become `JSONValue`s only when asked for.
+/// A rule that reads three fields of a payload materializes three values, not the tree.
 public struct JSONParser: Sendable {
     public struct Options: Sendable {
         /// Allows `//` and `/* */` comments (pipeline files, not payloads).
@@ -20,344 +28,174 @@ public struct JSONParser: Sendable {
     }
 
     public func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
-        let result = bytes.withUnsafeBytes { raw in
-            Result { () throws(JSONError) -> JSONValue in try parse(raw) }
-        }
-        return try result.get()
+        try JSONDocument(bytes, options: options).value
     }
 
     public func parse(_ text: String) throws(JSONError) -> JSONValue {
         try parse(Array(text.utf8))
     }
 
-    public func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
-        var reader = JSONReader(bytes: bytes, options: options, locations: nil)
-        return try reader.parseDocument()
-    }
-
-    /// Parses and records where each value starts: `"rules[0].sql"` → byte offset. The
-    /// pipeline loader turns those into file:line:col for its messages.
+    /// Parses and records where each value starts: `"rules[0].sql"` → byte offset (keys
+    /// under `"rules[0].sql#key"`). The pipeline loader turns those into file:line:col.
     public func parseWithLocations(_ bytes: [UInt8]) throws(JSONError) -> (JSONValue, [String: Int]) {
-        let result = bytes.withUnsafeBytes { raw in
-            Result { () throws(JSONError) -> (JSONValue, [String: Int]) in
-                var reader = JSONReader(bytes: raw, options: options, locations: [:])
-                let value = try reader.parseDocument()
-                return (value, reader.locations ?? [:])
-            }
-        }
-        return try result.get()
+        var locations: [String: Int] = [:]
+        let document = try JSONDocument(bytes, options: options, locations: &locations)
+        return (document.value, locations)
     }
 }
 
-private struct JSONReader: ~Copyable {
-    let bytes: UnsafeRawBufferPointer
-    let options: JSONParser.Options
-    var index = 0
-    var depth = 0
-    var locations: [String: Int]?
-    var path = ""
+/// One value's place on the tape.
+struct TapeEntry {
+    enum Kind: UInt8 {
+        case object, array, string, integer, double, `true`, `false`, null
+    }
 
-    init(bytes: UnsafeRawBufferPointer, options: JSONParser.Options, locations: [String: Int]?) {
+    var kind: Kind
+    /// Strings: bit 0 = has escapes.
+    var flags: UInt8
+    /// Byte offset: first content byte of a string, first byte of anything else.
+    var start: UInt32
+    /// Strings: offset of the closing quote. Containers: tape index after the last
+    /// descendant (the next sibling). Numbers: offset after the last digit.
+    var end: UInt32
+    /// Numbers: the Int64 or Double bit pattern.
+    var bits: UInt64
+}
+
+/// A validated JSON text and its tape. Values are materialized on demand.
+public struct JSONDocument: Sendable {
+    let bytes: [UInt8]
+    let tape: [TapeEntry]
+
+    public init(_ bytes: [UInt8], options: JSONParser.Options = .init()) throws(JSONError) {
+        var none: [String: Int]? = nil
+        self = try JSONDocument(bytes, options: options, recording: &none)
+    }
+
+    init(_ bytes: [UInt8], options: JSONParser.Options, locations: inout [String: Int]) throws(JSONError) {
+        var recording: [String: Int]? = [:]
+        self = try JSONDocument(bytes, options: options, recording: &recording)
+        locations = recording ?? [:]
+    }
+
+    private init(_ bytes: [UInt8], options: JSONParser.Options, recording: inout [String: Int]?) throws(JSONError) {
         self.bytes = bytes
-        self.options = options
-        self.locations = locations
-    }
-
-    mutating func parseDocument() throws(JSONError) -> JSONValue {
-        // A UTF-8 byte order mark is tolerated (RFC 8259 §8.1 allows ignoring it).
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
-        try skipWhitespace()
-        let value = try parseValue()
-        try skipWhitespace()
-        guard index == bytes.count else { throw error("unexpected character after the JSON value") }
-        return value
-    }
-
-    func error(_ message: String) -> JSONError {
-        JSONError(offset: index, message: message)
-    }
-
-    mutating func skipWhitespace() throws(JSONError) {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x0A, 0x0D, 0x09:
-                index += 1
-            case UInt8(ascii: "/") where options.allowComments:
-                try skipComment()
-            default:
-                return
+        let outcome = bytes.withUnsafeBytes { raw -> Result<[TapeEntry], JSONError> in
+            var scanner = TapeScanner(bytes: raw, options: options, locations: recording)
+            do throws(JSONError) {
+                try scanner.scanDocument()
+            } catch {
+                return .failure(error)
             }
+            recording = scanner.locations
+            return .success(scanner.tape)
         }
+        tape = try outcome.get()
     }
 
-    mutating func skipComment() throws(JSONError) {
-        guard index + 1 < bytes.count else { throw error("unexpected '/'") }
-        if bytes[index + 1] == UInt8(ascii: "/") {
-            index += 2
-            while index < bytes.count && bytes[index] != 0x0A { index += 1 }
-        } else if bytes[index + 1] == UInt8(ascii: "*") {
-            let start = index
-            index += 2
-            while index + 1 < bytes.count && !(bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/")) {
-                index += 1
-            }
-            guard index + 1 < bytes.count else { throw JSONError(offset: start, message: "unterminated /* comment") }
-            index += 2
-        } else {
-            throw error("unexpected '/'")
-        }
-    }
+    /// The whole document as a `JSONValue`.
+    public var value: JSONValue { bytes.withUnsafeBytes { materialize(0, $0) } }
 
-    mutating func parseValue() throws(JSONError) -> JSONValue {
-        guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
-        if locations != nil { locations![path] = index }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true))
-        case UInt8(ascii: "f"): return try parseLiteral("false", .bool(false))
-        case UInt8(ascii: "n"): return try parseLiteral("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("unexpected character '\(printable(bytes[index]))', expected a value")
-        }
-    }
+    public var isObject: Bool { tape[0].kind == .object }
 
-    func printable(_ byte: UInt8) -> String {
-        (0x20..<0x7F).contains(byte) ? String(UnicodeScalar(byte)) : "\\u{\(String(byte, radix: 16))}"
-    }
-
-    mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONError) -> JSONValue {
-        let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw error("invalid literal") }
-        let expected = UnsafeRawBufferPointer(start: word.utf8Start, count: count)
-        for offset in 0..<count where bytes[index + offset] != expected[offset] {
-            throw error("invalid literal")
-        }
-        index += count
-        return value
-    }
-
-    mutating func enter() throws(JSONError) {
-        depth += 1
-        guard depth <= options.maxDepth else { throw error("nesting deeper than \(options.maxDepth)") }
-    }
-
-    mutating func parseObject() throws(JSONError) -> JSONValue {
-        try enter()
-        index += 1
-        var object = JSONObject()
-        try skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return .object(object)
-        }
-        let parentPath = path
-        while true {
-            try skipWhitespace()
-            guard index < bytes.count else { throw error("unterminated object") }
-            guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
-            let keyOffset = index
-            let key = try parseString()
-            try skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
-            index += 1
-            try skipWhitespace()
-            if locations != nil {
-                path = parentPath.isEmpty ? key : parentPath + "." + key
-                locations![path + "#key"] = keyOffset
-            }
-            let value = try parseValue()
-            object[key] = value
-            try skipWhitespace()
-            guard index < bytes.count else { throw error("unterminated object") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in object") }
-            index += 1
-            break
-        }
-        path = parentPath
-        depth -= 1
-        return .object(object)
-    }
-
-    mutating func parseArray() throws(JSONError) -> JSONValue {
-        try enter()
-        index += 1
-        var array: [JSONValue] = []
-        try skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
-            return .array(array)
-        }
-        let parentPath = path
-        while true {
-            try skipWhitespace()
-            if locations != nil { path = parentPath + "[\(array.count)]" }
-            array.append(try parseValue())
-            try skipWhitespace()
-            guard index < bytes.count else { throw error("unterminated array") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']' in array") }
-            index += 1
-            break
-        }
-        path = parentPath
-        depth -= 1
-        return .array(array)
-    }
-
-    mutating func parseString() throws(JSONError) -> String {
-        let start = index
-        index += 1
-        var ascii = true
-        // Fast path: no escapes — decode the bytes in place.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<index])
-                index += 1
-                if ascii { return String(decoding: slice, as: UTF8.self) }
-                guard let string = String(validating: slice, as: UTF8.self) else {
-                    throw JSONError(offset: start, message: "string is not valid UTF-8")
+    /// A top-level field of an object document (the last one, if the key repeats), or nil.
+    public func field(_ key: String) -> JSONValue? {
+        guard tape[0].kind == .object else { return nil }
+        var wanted = key
+        return wanted.withUTF8 { keyBytes in
+            bytes.withUnsafeBytes { raw -> JSONValue? in
+                var found: Int?
+                var index = 1
+                let end = Int(tape[0].end)
+                while index < end {
+                    let keyEntry = tape[index]
+                    if keyEntry.flags & 1 == 0 {
+                        let length = Int(keyEntry.end - keyEntry.start)
+                        if length == keyBytes.count && memcmpEqual(raw.baseAddress! + Int(keyEntry.start), keyBytes, length) {
+                            found = index + 1
+                        }
+                    } else if case let .string(text) = materialize(index, raw), text == key {
+                        found = index + 1
+                    }
+                    index = next(index + 1)
                 }
-                return string
+                return found.map { materialize($0, raw) }
             }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character in string") }
-            if byte >= 0x80 { ascii = false }
-            index += 1
         }
-        guard index < bytes.count else { throw JSONError(offset: start, message: "unterminated string") }
-        var buffer = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<index]))
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "\""):
-                index += 1
-                guard let string = String(validating: buffer, as: UTF8.self) else {
-                    throw JSONError(offset: start, message: "string is not valid UTF-8")
+    }
+
+    /// Whether two key entries spell the same key.
+    private func sameKey(_ a: Int, _ b: Int, _ raw: UnsafeRawBufferPointer) -> Bool {
+        let x = tape[a]
+        let y = tape[b]
+        if x.flags & 1 == 0 && y.flags & 1 == 0 {
+            let length = Int(x.end - x.start)
+            guard length == Int(y.end - y.start) else { return false }
+            return memcmp(raw.baseAddress! + Int(x.start), raw.baseAddress! + Int(y.start), length) == 0
+        }
+        return materialize(a, raw) == materialize(b, raw)
+    }
+
+    private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeBufferPointer<UInt8>, _ count: Int) -> Bool {
+        for offset in 0..<count where a.load(fromByteOffset: offset, as: UInt8.self) != b[offset] { return false }
+        return true
+    }
+
+    /// Tape index of the value after the one at `index`.
+    private func next(_ index: Int) -> Int {
+        switch tape[index].kind {
+        case .object, .array: return Int(tape[index].end)
+        default: return index + 1
+        }
+    }
+
+    private func materialize(_ index: Int, _ raw: UnsafeRawBufferPointer) -> JSONValue {
+        let entry = tape[index]
+        switch entry.kind {
+        case .null: return .null
+        case .true: return .bool(true)
+        case .false: return .bool(false)
+        case .integer: return .int(Int64(bitPattern: entry.bits))
+        case .double: return .double(Double(bitPattern: entry.bits))
+        case .string:
+            let slice = UnsafeRawBufferPointer(rebasing: raw[Int(entry.start)..<Int(entry.end)])
+            if entry.flags & 1 == 0 { return .string(String(decoding: slice, as: UTF8.self)) }
+            return .string(String(decoding: TapeScanner.unescape(slice), as: UTF8.self))
+        case .array:
+            var elements: [JSONValue] = []
+            var child = index + 1
+            while child < Int(entry.end) {
+                elements.append(materialize(child, raw))
+                child = next(child)
+            }
+            return .array(elements)
+        case .object:
+            var keys: [String] = []
+            var values: [JSONValue] = []
+            var keyEntries: [Int] = []
+            var positions: [String: Int]?
+            var child = index + 1
+            while child < Int(entry.end) {
+                // Duplicate keys: last value wins, first position kept. Small objects compare
+                // raw key bytes (length first); large ones switch to a hash lookup.
+                let value = materialize(child + 1, raw)
+                guard case let .string(name) = materialize(child, raw) else { break }
+                let existing = positions != nil ? positions![name] : keyEntries.firstIndex { sameKey($0, child, raw) }
+                if let existing {
+                    values[existing] = value
+                } else {
+                    keys.append(name)
+                    values.append(value)
+                    keyEntries.append(child)
+                    if positions != nil {
+                        positions![name] = keys.count - 1
+                    } else if keys.count > 16 {
+                        positions = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+                    }
                 }
-                return string
-            case UInt8(ascii: "\\"):
-                try parseEscape(into: &buffer)
-            case 0..<0x20:
-                throw error("control character in string")
-            default:
-                buffer.append(byte)
-                index += 1
+                child = next(child + 1)
             }
-        }
-        throw JSONError(offset: start, message: "unterminated string")
-    }
-
-    mutating func parseEscape(into buffer: inout [UInt8]) throws(JSONError) {
-        guard index + 1 < bytes.count else { throw error("unterminated escape") }
-        let escaped = bytes[index + 1]
-        index += 2
-        switch escaped {
-        case UInt8(ascii: "\""): buffer.append(0x22)
-        case UInt8(ascii: "\\"): buffer.append(0x5C)
-        case UInt8(ascii: "/"): buffer.append(0x2F)
-        case UInt8(ascii: "b"): buffer.append(0x08)
-        case UInt8(ascii: "f"): buffer.append(0x0C)
-        case UInt8(ascii: "n"): buffer.append(0x0A)
-        case UInt8(ascii: "r"): buffer.append(0x0D)
-        case UInt8(ascii: "t"): buffer.append(0x09)
-        case UInt8(ascii: "u"):
-            var scalar = try parseHex4()
-            if (0xD800...0xDBFF).contains(scalar) {
-                // A high surrogate must be followed by an escaped low one (RFC 8259 §7).
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("unpaired surrogate \\u\(String(scalar, radix: 16))")
-                }
-                index += 2
-                let low = try parseHex4()
-                guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid low surrogate \\u\(String(low, radix: 16))") }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if (0xDC00...0xDFFF).contains(scalar) {
-                throw error("unpaired surrogate \\u\(String(scalar, radix: 16))")
-            }
-            buffer.append(contentsOf: String(Character(UnicodeScalar(scalar)!)).utf8)
-        default:
-            index -= 2
-            throw error("invalid escape '\\\(printable(escaped))'")
+            return .object(JSONObject(uniqueKeys: keys, values: values))
         }
     }
-
-    mutating func parseHex4() throws(JSONError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("invalid hex digit in \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
-
-    mutating func parseNumber() throws(JSONError) -> JSONValue {
-        let start = index
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") {
-            negative = true
-            index += 1
-        }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit") }
-        var integer: Int64 = 0
-        var overflow = false
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < bytes.count && isDigit(bytes[index]) { throw error("leading zero in number") }
-        } else {
-            while index < bytes.count && isDigit(bytes[index]) {
-                let digit = Int64(bytes[index] - UInt8(ascii: "0"))
-                // Accumulate negatively so Int64.min parses.
-                let (times, o1) = integer.multipliedReportingOverflow(by: 10)
-                let (next, o2) = times.subtractingReportingOverflow(digit)
-                if o1 || o2 { overflow = true }
-                integer = next
-                index += 1
-            }
-        }
-        var isInteger = true
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit after '.'") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            isInteger = false
-            index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in exponent") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
-        }
-        if isInteger && !overflow {
-            if negative { return .int(integer) }
-            if integer != Int64.min { return .int(-integer) }
-        }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let double = Double(text) else { throw JSONError(offset: start, message: "invalid number") }
-        return .double(double)
-    }
-
-    @inline(__always)
-    func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 }

@@ -10,7 +10,7 @@ extension JSONValue {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case let .bool(value): out.append(contentsOf: (value ? "true" : "false").utf8)
-        case let .int(value): out.append(contentsOf: String(value).utf8)
+        case let .int(value): JSONValue.serializeInteger(value, into: &out)
         case let .double(value): JSONValue.serializeDouble(value, into: &out)
         case let .string(value): JSONValue.serializeString(value, into: &out)
         case let .array(values):
@@ -45,8 +45,44 @@ extension JSONValue {
 
     static let hexDigits = Array("0123456789abcdef".utf8)
 
+    static func serializeInteger(_ value: Int64, into out: inout [UInt8]) {
+        guard value != Int64.min else {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64) = (0, 0)  // up to 19 digits, written back to front
+        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+            var index = 16
+            repeat {
+                index -= 1
+                raw[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0 && index > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[index..<16]))
+            return 16 - index
+        }
+        if magnitude > 0 {
+            // More than 16 digits: the rare huge integer takes the slow path.
+            out.removeLast(count)
+            out.append(contentsOf: String(value.magnitude).utf8)
+        }
+    }
+
     public static func serializeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Fast path: nothing to escape, copy the UTF-8 in one go.
+        var text = string
+        let plain = text.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])

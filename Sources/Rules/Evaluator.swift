@@ -11,7 +11,7 @@ public enum Evaluator {
         case .payload:
             return try context.json()
         case let .field(name):
-            return try context.json()[name]
+            return try context.field(name)
         case let .member(base, name):
             return try evaluate(base, context)?[name]
         case let .subscripted(base, indexExpression):
@@ -53,16 +53,16 @@ public enum Evaluator {
             }
         case let .binary(op, left, right):
             return try binary(op, left, right, context)
-        case let .call(name, arguments, _):
+        case let .call(call):
             // encode(*, …) works on the raw bytes, JSON or not.
-            if name == "encode", case .payload = arguments[0] {
-                guard let scheme = try evaluate(arguments[1], context), case let .string(kind) = scheme, kind.lowercased() == "base64" else { return nil }
+            if call.name == "encode", case .payload = call.arguments[0] {
+                guard case let .string(kind)? = try evaluate(call.arguments[1], context), kind.lowercased() == "base64" else { return nil }
                 return .string(Base64.encode(context.payload))
             }
             var values: [JSONValue?] = []
-            values.reserveCapacity(arguments.count)
-            for argument in arguments { values.append(try evaluate(argument, context)) }
-            return try Functions.table[name]!.body(values, context)
+            values.reserveCapacity(call.arguments.count)
+            for argument in call.arguments { values.append(try evaluate(argument, context)) }
+            return try call.definition.body(values, context)
         case let .cast(operand, type):
             return Functions.cast(try evaluate(operand, context), to: type)
         case let .caseWhen(subject, branches, otherwise):

@@ -15,11 +15,20 @@ public indirect enum Expression: Sendable {
     case array([Expression])
     case unary(UnaryOperator, Expression)
     case binary(BinaryOperator, Expression, Expression)
-    /// A function call; `offset` locates it in the SQL for messages.
-    case call(String, [Expression], offset: Int)
+    /// A function call, resolved when parsed.
+    case call(FunctionCall)
     case cast(Expression, CastType)
     /// `CASE subject WHEN v THEN r … ELSE e END` (subject set) or `CASE WHEN cond THEN r …`.
     case caseWhen(subject: Expression?, branches: [(Expression, Expression)], otherwise: Expression?)
+}
+
+/// A call of a library function; the definition is looked up once, at parse time.
+public struct FunctionCall: Sendable {
+    public let name: String
+    public let arguments: [Expression]
+    /// Where the call starts in the SQL.
+    public let offset: Int
+    let definition: FunctionDefinition
 }
 
 public enum UnaryOperator: String, Sendable {

@@ -1,7 +1,8 @@
 import JSON
 
-/// One incoming message as rules see it. The payload is parsed as JSON at most once, on
-/// first use, and only if the rule reads a field (so `encode(*, 'base64')` works on any bytes).
+/// One incoming message as rules see it. The payload is validated as JSON at most once,
+/// on first use, and only if a rule reads it (so `encode(*, 'base64')` works on any bytes);
+/// values are materialized from the document as they are read.
 public final class MessageContext {
     public let topic: String
     public let payload: [UInt8]
@@ -9,7 +10,8 @@ public final class MessageContext {
     public let username: String?
     /// Arrival time in milliseconds since the epoch (`timestamp()`).
     public let timestamp: Int64
-    private var parsed: Result<JSONValue, JSONError>?
+    private var parsed: Result<JSONDocument, JSONError>?
+    private var whole: JSONValue?
     private var levels: [Substring]?
 
     public init(topic: String, payload: [UInt8], clientId: String = "", username: String? = nil, timestamp: Int64) {
@@ -20,17 +22,27 @@ public final class MessageContext {
         self.timestamp = timestamp
     }
 
-    /// The payload as JSON, or the reason it is not.
-    public func json() throws(RuleEvaluationError) -> JSONValue {
+    private func document() throws(RuleEvaluationError) -> JSONDocument {
         if parsed == nil {
-            parsed = payload.withUnsafeBytes { raw in
-                Result { () throws(JSONError) -> JSONValue in try JSONParser().parse(raw) }
-            }
+            parsed = Result { () throws(JSONError) -> JSONDocument in try JSONDocument(payload) }
         }
         switch parsed! {
-        case let .success(value): return value
+        case let .success(document): return document
         case let .failure(error): throw RuleEvaluationError("payload is not valid JSON: \(error)")
         }
+    }
+
+    /// The whole payload as JSON, or the reason it is not.
+    public func json() throws(RuleEvaluationError) -> JSONValue {
+        if let whole { return whole }
+        let value = try document().value
+        whole = value
+        return value
+    }
+
+    /// A top-level payload field (Undefined when missing or the payload is not an object).
+    public func field(_ name: String) throws(RuleEvaluationError) -> JSONValue? {
+        try document().field(name)
     }
 
     /// `topic(n)`: the n-th level, 1-based.

@@ -287,7 +287,7 @@ public struct Parser {
                 ? "\(function.arity.lowerBound)" : "\(function.arity.lowerBound) to \(function.arity.upperBound)"
             throw error("\(lowered)() takes \(expected) argument\(function.arity.upperBound == 1 ? "" : "s"), got \(arguments.count)", at: token)
         }
-        return .call(lowered, arguments, offset: token.offset)
+        return .call(FunctionCall(name: lowered, arguments: arguments, offset: token.offset, definition: function))
     }
 
     private mutating func caseExpression() throws(SQLError) -> Expression {

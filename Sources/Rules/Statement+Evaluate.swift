@@ -28,7 +28,7 @@ extension Statement {
 
     private func select(_ items: [Projection.Item], _ context: MessageContext) throws(RuleEvaluationError) -> JSONValue {
         if items.count == 1, case .all = items[0] { return try context.json() }
-        var object = JSONObject()
+        var object = JSONObject(capacity: items.count)
         for item in items {
             switch item {
             case .all:

@@ -1,0 +1,99 @@
+import CSystem
+import Foundation
+import JSON
+import Rules
+
+/// `hydrant bench json|rules`: micro-benchmarks of the hot paths, run on a release build
+/// (`swift run -c release hydrant bench …`). Figures go to docs/benchmarks.md.
+public enum BenchCommand {
+    public static let usage = """
+        usage: hydrant bench json [--count 200000]     byte-level JSON parser vs Foundation's JSONSerialization
+               hydrant bench rules [--count 1000000]   rule evaluations/s: SELECT a, b, topic(2) AS f FROM 'x/+/y' WHERE temp > 50
+        """
+
+    /// A 200-byte telemetry object, the shape mqttload publishes.
+    static func telemetry(_ sequence: Int) -> [UInt8] {
+        let head = "{\"device\":\"d3\",\"run\":7,\"seq\":\(sequence),\"ts\":1732752000123,\"temp\":\(50 + sequence % 20).5,\"hum\":40,\"status\":\"running\",\"pad\":\""
+        return Array((head + String(repeating: "x", count: max(0, 198 - head.utf8.count)) + "\"}").utf8)
+    }
+
+    public static func main(_ arguments: [String], out: (String) -> Void, err: (String) -> Void) -> Int32 {
+        guard let which = arguments.first else {
+            err(usage)
+            return 2
+        }
+        var parser = ArgumentParser(Array(arguments.dropFirst()), usage: usage)
+        var count = which == "json" ? 200_000 : 1_000_000
+        do throws(UsageError) {
+            while let flag = try parser.nextFlag() {
+                guard flag == "--count" else { throw parser.error("unknown option '\(flag)'") }
+                count = try parser.integer(for: flag, in: 1...100_000_000)
+            }
+        } catch {
+            err("hydrant bench: \(error.message)\n\(usage)")
+            return 2
+        }
+        let payloads = (0..<1000).map(telemetry)
+        switch which {
+        case "json":
+            // Interleaved rounds, medians: the machine is shared and its speed drifts, so
+            // each round compares the parsers under the same conditions.
+            let datas = payloads.map { Data($0) }
+            let perRound = max(1, count / 10)
+            var tape: [Double] = []
+            var tree: [Double] = []
+            var foundation: [Double] = []
+            for _ in 0..<10 {
+                tape.append(measure(perRound) { i in _ = try? JSONDocument(payloads[i % payloads.count]) })
+                tree.append(measure(perRound) { i in _ = try? JSONParser().parse(payloads[i % payloads.count]) })
+                foundation.append(measure(perRound) { i in _ = try? JSONSerialization.jsonObject(with: datas[i % datas.count]) })
+            }
+            let ratios = zip(tape, foundation).map { $0 / $1 }
+            let treeRatios = zip(tree, foundation).map { $0 / $1 }
+            out("json parse, \(payloads[0].count)-byte telemetry objects, 10 interleaved rounds of \(perRound), medians")
+            out("  hydrant JSONDocument (validate + tape)   \(format(median(tape))) objects/s  \(String(format: "%.1f", median(ratios)))x Foundation")
+            out("  hydrant JSONParser (full JSONValue tree) \(format(median(tree))) objects/s  \(String(format: "%.1f", median(treeRatios)))x Foundation")
+            out("  Foundation JSONSerialization             \(format(median(foundation))) objects/s")
+        case "rules":
+            let statement = try! Parser.parseStatement("SELECT device, seq, topic(2) AS f FROM 'x/+/y' WHERE temp > 50")
+            var outputs = 0
+            var bytes: [UInt8] = []
+            let topics = (0..<8).map { "x/\($0)/y" }
+            let rate = measure(count) { i in
+                if i == 0 { outputs = 0 }
+                let context = MessageContext(topic: topics[i % 8], payload: payloads[i % payloads.count], clientId: "bench", timestamp: 0)
+                if case let .records(records)? = try? statement.evaluate(context) {
+                    for record in records {
+                        bytes.removeAll(keepingCapacity: true)
+                        record.serialize(into: &bytes)
+                        outputs += 1
+                    }
+                }
+            }
+            out("rule evaluations (parse payload, WHERE, SELECT, serialize output), \(count) messages, \(outputs) outputs")
+            out("  \(format(rate)) evaluations/s on one core")
+        default:
+            err("hydrant bench: unknown benchmark '\(which)'\n\(usage)")
+            return 2
+        }
+        return 0
+    }
+
+    /// Operations per second over `count` runs (after a short warm-up).
+    static func measure(_ count: Int, _ body: (Int) -> Void) -> Double {
+        for i in 0..<min(count, 1000) { body(i) }
+        let start = hy_monotonic_ns()
+        for i in 0..<count { body(i) }
+        let seconds = Double(hy_monotonic_ns() - start) / 1e9
+        return Double(count) / seconds
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func format(_ rate: Double) -> String {
+        rate >= 1e6 ? String(format: "%.2fM", rate / 1e6) : String(format: "%.0fk", rate / 1e3)
+    }
+}
