@@ -22,7 +22,7 @@ enum Functions {
     static var names: [String] { table.keys.sorted() }
 
     static func define(_ name: String, _ arity: ClosedRange<Int>, _ body: @escaping @Sendable ([JSONValue?], MessageContext) -> JSONValue?) -> (String, FunctionDefinition) {
-        (name, FunctionDefinition(arity: arity, body: { arguments, context in body(arguments, context) }))
+        (name, FunctionDefinition(arity: arity, body: body))
     }
 
     /// A function of its arguments only.

@@ -12,7 +12,6 @@ public final class MessageContext {
     public let timestamp: Int64
     private var parsed: Result<JSONDocument, JSONError>?
     private var whole: JSONValue?
-    private var levels: [Substring]?
 
     public init(topic: String, payload: [UInt8], clientId: String = "", username: String? = nil, timestamp: Int64) {
         self.topic = topic
@@ -45,10 +44,22 @@ public final class MessageContext {
         try document().field(name)
     }
 
-    /// `topic(n)`: the n-th level, 1-based.
+    /// `topic(n)`: the n-th level, 1-based. A scan of the UTF-8 bytes, no split array:
+    /// rules call this for every message.
     public func topicLevel(_ index: Int) -> String? {
-        if levels == nil { levels = topic.split(separator: "/", omittingEmptySubsequences: false) }
-        guard index >= 1, index <= levels!.count else { return nil }
-        return String(levels![index - 1])
+        guard index >= 1 else { return nil }
+        var text = topic
+        return text.withUTF8 { bytes -> String? in
+            var level = 1
+            var start = 0
+            for position in 0...bytes.count where position == bytes.count || bytes[position] == UInt8(ascii: "/") {
+                if level == index {
+                    return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                }
+                level += 1
+                start = position + 1
+            }
+            return nil
+        }
     }
 }
