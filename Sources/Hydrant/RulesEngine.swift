@@ -33,6 +33,10 @@ public final class RulesEngine: PublishTap {
     public static let maxHops = 8
 
     private let index = TopicFilterIndex<CompiledRule>()
+    /// Topic → matching rules. Devices publish to the same topics again and again; this
+    /// turns the trie walk into one hash lookup (the index never changes, so entries never
+    /// go stale; the cache is only bounded).
+    private let matches = Mutex<[String: [CompiledRule]]>([:])
     private let rules: [CompiledRule]
     private let injector: MessageInjector
     private let logger: Logger
@@ -47,7 +51,13 @@ public final class RulesEngine: PublishTap {
     public var ruleCount: Int { rules.count }
 
     public func publishAccepted(_ message: Message) {
-        let matching = index.match(message.topic)
+        let matching = matches.withLock { cache in
+            if let known = cache[message.topic] { return known }
+            let found = index.match(message.topic)
+            if cache.count >= 10_000 { cache.removeAll(keepingCapacity: true) }
+            cache[message.topic] = found
+            return found
+        }
         guard !matching.isEmpty else { return }
         var seconds: Int64 = 0
         var nanos: Int32 = 0

@@ -130,3 +130,26 @@ import Testing
         #expect(bad.stderr.contains("^ expected an expression, found FROM"))
     }
 }
+
+/// The example pipeline shipped in Pipelines/ stays valid and its test cases pass.
+@Suite(.timeLimit(.minutes(1))) struct ShippedPipelineTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func examplePipelineTestsPass() throws {
+        let result = try ChildProcess.run(Daemon.executablePath, ["rules", "test", "--pipelines", Self.repository + "/Pipelines"], timeout: 20)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdoutLines.last == "5 passed, 0 failed")
+    }
+
+    @Test func daemonRunsTheExamplePipeline() throws {
+        let daemon = try Daemon(["--pipelines", Self.repository + "/Pipelines"])
+        let ops = try E2E.subscriber(daemon, ["-t", "ops/#", "-v", "-C", "2", "-W", "20"], filter: "ops/#")
+        try E2E.publish(daemon, ["-t", "factory/1/machine/2/alerts", "-m", "{\"severity\": 5, \"code\": \"FIRE\"}", "-q", "1"])
+        try E2E.publish(daemon, ["-t", "factory/2/machine/7/status", "-m", "{\"state\": \"idle\"}", "-q", "1"])
+        try ops.waitForExit(timeout: 20)
+        #expect(ops.stdoutLines.count == 2)
+        #expect(ops.stdoutLines.first?.hasPrefix("ops/alerts/factory/1 {\"severity\":5,\"code\":\"FIRE\",\"factory\":\"1\",\"machine\":\"2\",\"received_at\":") == true)
+        #expect(ops.stdoutLines.last == "ops/state/2/7 {\"factory\":\"2\",\"machine\":\"7\",\"state\":\"idle\",\"code\":0}")
+        #expect(try daemon.stop() == 0)
+    }
+}
