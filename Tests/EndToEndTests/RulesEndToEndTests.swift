@@ -68,6 +68,27 @@ import Testing
         #expect(try daemon.stop() == 0)
     }
 
+    @Test func republishChainsStopAtTheHopLimit() throws {
+        // Two rules feeding each other through dynamic topics (the loader cannot see the
+        // loop): the chain stops after 8 republications and the refusal is counted.
+        let pipelines = try writePipeline("""
+            {"rules": [
+              {"name": "ping", "sql": "SELECT * FROM 'loop/a'", "actions": [{"republish": {"topic": "loop/${'b'}"}}]},
+              {"name": "pong", "sql": "SELECT * FROM 'loop/b'", "actions": [{"republish": {"topic": "loop/${'a'}"}}]}
+            ]}
+            """)
+        defer { pipelines.remove() }
+        let daemon = try Daemon(["--pipelines", pipelines.path, "--sys-interval", "1"])
+        let watcher = try E2E.subscriber(daemon, ["-t", "loop/#", "-v", "-W", "3"], filter: "loop/#")
+        try E2E.publish(daemon, ["-t", "loop/a", "-m", "{\"n\": 1}"])
+        try watcher.waitForExit(timeout: 10)
+        #expect(watcher.stdoutLines.count == 9)
+        try daemon.process.waitFor("the refusal in the log", timeout: 5) { _ in daemon.log.contains("republish refused: message already republished 8 times") }
+        let failed = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/rules/+/failed", "-v", "-C", "2", "-W", "5"])
+        #expect(Set(failed.stdoutLines) == ["$SYS/hydrant/rules/ping/failed 1", "$SYS/hydrant/rules/pong/failed 0"])
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test func pahoPublishesJSONAndGetsTheTransformedMessage() throws {
         let pipelines = try writePipeline(Self.pipeline)
         defer { pipelines.remove() }
