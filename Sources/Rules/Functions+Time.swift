@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import UTC
 
 /// `parse_time(pattern, epochMillis[, zone])` and `time_to_epoch(text, pattern)` with
 /// Joda/Java pattern letters: yyyy yy MM M MMM dd d HH H hh h mm m ss s SSS a Z ZZ, 'quoted'.
@@ -92,15 +93,15 @@ struct TimePattern {
             case let .literal(text): out += text
             case let .field(letter, count):
                 switch letter {
-                case "y": out += count == 2 ? pad(f.year % 100, 2) : pad(f.year, count)
+                case "y": out += count == 2 ? CivilTime.pad(f.year % 100, 2) : CivilTime.pad(f.year, count)
                 case "M":
-                    if count >= 3 { out += Self.monthNames[f.month - 1] } else { out += pad(f.month, count) }
-                case "d": out += pad(f.day, count)
-                case "H": out += pad(f.hour, count)
-                case "h": out += pad(f.hour % 12 == 0 ? 12 : f.hour % 12, count)
-                case "m": out += pad(f.minute, count)
-                case "s": out += pad(f.second, count)
-                case "S": out += String(pad(ms, 3).prefix(count))
+                    if count >= 3 { out += Self.monthNames[f.month - 1] } else { out += CivilTime.pad(f.month, count) }
+                case "d": out += CivilTime.pad(f.day, count)
+                case "H": out += CivilTime.pad(f.hour, count)
+                case "h": out += CivilTime.pad(f.hour % 12 == 0 ? 12 : f.hour % 12, count)
+                case "m": out += CivilTime.pad(f.minute, count)
+                case "s": out += CivilTime.pad(f.second, count)
+                case "S": out += String(CivilTime.pad(ms, 3).prefix(count))
                 case "a": out += f.hour < 12 ? "AM" : "PM"
                 case "E":
                     let days = Int((seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400) % 7)
@@ -111,7 +112,7 @@ struct TimePattern {
                     } else {
                         let sign = offsetSeconds < 0 ? "-" : "+"
                         let magnitude = abs(offsetSeconds)
-                        out += sign + pad(magnitude / 3600, 2) + (count >= 2 || letter == "X" ? ":" : "") + pad(magnitude % 3600 / 60, 2)
+                        out += sign + CivilTime.pad(magnitude / 3600, 2) + (count >= 2 || letter == "X" ? ":" : "") + CivilTime.pad(magnitude % 3600 / 60, 2)
                     }
                 }
             }
@@ -203,46 +204,8 @@ struct TimePattern {
         guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second) else {
             return nil
         }
-        let days = CivilTime.daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
+        let seconds = CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second).secondsSinceEpoch - Int64(offset)
         return seconds * 1000 + Int64(millis)
     }
 
-    private func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(abs(value))
-        let padded = digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        return value < 0 ? "-" + padded : padded
-    }
-}
-
-/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms).
-struct CivilTime {
-    let year, month, day, hour, minute, second: Int
-
-    init(seconds: Int64) {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = Int(doy - (153 * mp + 2) / 5 + 1)
-        month = Int(mp < 10 ? mp + 3 : mp - 9)
-        year = Int(yoe + era * 400) + (month <= 2 ? 1 : 0)
-        hour = secondOfDay / 3600
-        minute = secondOfDay / 60 % 60
-        second = secondOfDay % 60
-    }
-
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
 }

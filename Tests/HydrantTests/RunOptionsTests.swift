@@ -51,16 +51,3 @@ import Testing
         #expect(HydrantCommand.main(["unknown"]) == 2)
     }
 }
-
-@Suite struct UTCTimestampTests {
-    @Test(arguments: [
-        (Int64(0), "1970-01-01T00:00:00.000Z"),
-        (951_782_400, "2000-02-29T00:00:00.000Z"),
-        (1_795_824_000, "2026-11-28T00:00:00.000Z"),
-        (4_107_542_399, "2100-02-28T23:59:59.000Z"),
-        (-1, "1969-12-31T23:59:59.000Z"),
-    ])
-    func formatsUTC(_ seconds: Int64, _ expected: String) {
-        #expect(UTCTimestamp.iso8601(seconds: seconds, milliseconds: 0) == expected)
-    }
-}
