@@ -101,26 +101,29 @@ public struct JSONDocument: Sendable {
     /// A top-level field of an object document (the last one, if the key repeats), or nil.
     public func field(_ key: String) -> JSONValue? {
         guard tape[0].kind == .object else { return nil }
-        var wanted = key
-        return wanted.withUTF8 { keyBytes in
-            bytes.withUnsafeBytes { raw -> JSONValue? in
-                var found: Int?
-                var index = 1
-                let end = Int(tape[0].end)
-                while index < end {
-                    let keyEntry = tape[index]
-                    if keyEntry.flags & 1 == 0 {
-                        let length = Int(keyEntry.end - keyEntry.start)
-                        if length == keyBytes.count && memcmpEqual(raw.baseAddress! + Int(keyEntry.start), keyBytes, length) {
-                            found = index + 1
-                        }
-                    } else if case let .string(text) = materialize(index, raw), text == key {
+        if let found = key.utf8.withContiguousStorageIfAvailable({ lookup(key, $0) }) { return found }
+        var contiguous = key
+        return contiguous.withUTF8 { lookup(key, $0) }
+    }
+
+    private func lookup(_ key: String, _ keyBytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        bytes.withUnsafeBytes { raw -> JSONValue? in
+            var found: Int?
+            var index = 1
+            let end = Int(tape[0].end)
+            while index < end {
+                let keyEntry = tape[index]
+                if keyEntry.flags & 1 == 0 {
+                    let length = Int(keyEntry.end - keyEntry.start)
+                    if length == keyBytes.count && (length == 0 || memcmp(raw.baseAddress! + Int(keyEntry.start), keyBytes.baseAddress!, length) == 0) {
                         found = index + 1
                     }
-                    index = next(index + 1)
+                } else if case let .string(text) = materialize(index, raw), text == key {
+                    found = index + 1
                 }
-                return found.map { materialize($0, raw) }
+                index = next(index + 1)
             }
+            return found.map { materialize($0, raw) }
         }
     }
 
@@ -134,11 +137,6 @@ public struct JSONDocument: Sendable {
             return memcmp(raw.baseAddress! + Int(x.start), raw.baseAddress! + Int(y.start), length) == 0
         }
         return materialize(a, raw) == materialize(b, raw)
-    }
-
-    private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeBufferPointer<UInt8>, _ count: Int) -> Bool {
-        for offset in 0..<count where a.load(fromByteOffset: offset, as: UInt8.self) != b[offset] { return false }
-        return true
     }
 
     /// Tape index of the value after the one at `index`.

@@ -29,7 +29,14 @@ struct TapeScanner: ~Copyable {
         JSONError(offset: index, message: message)
     }
 
+    @inline(__always)
     mutating func skipWhitespace() throws(JSONError) {
+        // Compact JSON (the common case on the wire) has no whitespace at all.
+        if index < bytes.count, bytes[index] > 0x20, bytes[index] != UInt8(ascii: "/") { return }
+        try skipWhitespaceSlowly()
+    }
+
+    mutating func skipWhitespaceSlowly() throws(JSONError) {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09:

@@ -10,7 +10,8 @@ public final class MessageContext {
     public let username: String?
     /// Arrival time in milliseconds since the epoch (`timestamp()`).
     public let timestamp: Int64
-    private var parsed: Result<JSONDocument, JSONError>?
+    private var document: JSONDocument?
+    private var parseError: JSONError?
     private var whole: JSONValue?
 
     public init(topic: String, payload: [UInt8], clientId: String = "", username: String? = nil, timestamp: Int64) {
@@ -21,27 +22,33 @@ public final class MessageContext {
         self.timestamp = timestamp
     }
 
-    private func document() throws(RuleEvaluationError) -> JSONDocument {
-        if parsed == nil {
-            parsed = Result { () throws(JSONError) -> JSONDocument in try JSONDocument(payload) }
+    /// Parses the payload once; afterwards `document` is set, or the reason it is not JSON.
+    private func parse() throws(RuleEvaluationError) {
+        if document != nil { return }
+        if parseError == nil {
+            do throws(JSONError) {
+                document = try JSONDocument(payload)
+                return
+            } catch {
+                parseError = error
+            }
         }
-        switch parsed! {
-        case let .success(document): return document
-        case let .failure(error): throw RuleEvaluationError("payload is not valid JSON: \(error)")
-        }
+        throw RuleEvaluationError("payload is not valid JSON: \(parseError!)")
     }
 
     /// The whole payload as JSON, or the reason it is not.
     public func json() throws(RuleEvaluationError) -> JSONValue {
         if let whole { return whole }
-        let value = try document().value
+        try parse()
+        let value = document!.value
         whole = value
         return value
     }
 
     /// A top-level payload field (Undefined when missing or the payload is not an object).
     public func field(_ name: String) throws(RuleEvaluationError) -> JSONValue? {
-        try document().field(name)
+        try parse()
+        return document!.field(name)
     }
 
     /// `topic(n)`: the n-th level, 1-based. A scan of the UTF-8 bytes, no split array:
