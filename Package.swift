@@ -13,6 +13,9 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "JSON"),
         .target(name: "UTC"),
+        // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules"]),
@@ -21,6 +24,7 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "UTCTests", dependencies: ["UTC"]),
+        .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),

@@ -1,0 +1,107 @@
+/// When a stream's buffer becomes a file (Firehose "buffering hints"): the first limit
+/// reached — bytes, seconds since the first record, or records — closes it.
+public struct BufferingPolicy: Sendable, Hashable {
+    public var maxBytes: Int
+    public var intervalMillis: Int64
+    public var maxRecords: Int?
+
+    public init(maxBytes: Int = 5 << 20, intervalMillis: Int64 = 300_000, maxRecords: Int? = nil) {
+        self.maxBytes = maxBytes
+        self.intervalMillis = intervalMillis
+        self.maxRecords = maxRecords
+    }
+}
+
+/// Records on their way to one file: NDJSON bytes of one partition.
+public struct Batch: Sendable {
+    public let partition: [String]
+    public internal(set) var data: [UInt8] = []
+    public internal(set) var records = 0
+    /// Wall-clock arrival (ms since the epoch) of the oldest record: names the file and
+    /// fills the prefix's timestamps.
+    public let firstArrivalMillis: Int64
+    /// Monotonic time (ms) the batch was opened: the interval runs from here.
+    public let openedAt: Int64
+    /// Highest journal sequence number in the batch (what the journal may reclaim once
+    /// the file is durable).
+    public internal(set) var lastSequence: UInt64 = 0
+}
+
+/// One open batch per partition (Vector's partitioned batcher): the timer starts with the
+/// first record, a record that would overflow closes the batch before it, and shutdown
+/// drains everything. Time is passed in, so tests drive it.
+public struct Batcher: Sendable {
+    public enum Outcome: Sendable {
+        /// Added; these batches closed on the way (full by size or count).
+        case added(closed: [Batch])
+        /// A new partition would exceed `maxActivePartitions`.
+        case tooManyPartitions
+    }
+
+    public let policy: BufferingPolicy
+    public let maxActivePartitions: Int
+    private var open: [[String]: Batch] = [:]
+
+    public init(policy: BufferingPolicy, maxActivePartitions: Int = 500) {
+        self.policy = policy
+        self.maxActivePartitions = maxActivePartitions
+    }
+
+    public var activePartitions: Int { open.count }
+    public var bufferedRecords: Int { open.values.reduce(0) { $0 + $1.records } }
+    public var bufferedBytes: Int { open.values.reduce(0) { $0 + $1.data.count } }
+
+    /// Adds one record (its NDJSON line, newline included).
+    public mutating func add(_ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64) -> Outcome {
+        var closed: [Batch] = []
+        if var batch = open[partition] {
+            if batch.records > 0 && batch.data.count + line.count > policy.maxBytes {
+                closed.append(batch)
+                batch = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
+            }
+            append(line, sequence, to: &batch)
+            store(batch, closing: &closed)
+        } else {
+            guard open.count < maxActivePartitions else { return .tooManyPartitions }
+            var batch = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
+            append(line, sequence, to: &batch)
+            store(batch, closing: &closed)
+        }
+        return .added(closed: closed)
+    }
+
+    private func append(_ line: [UInt8], _ sequence: UInt64, to batch: inout Batch) {
+        batch.data.append(contentsOf: line)
+        batch.records += 1
+        batch.lastSequence = max(batch.lastSequence, sequence)
+    }
+
+    /// Keeps the batch open unless it just reached a limit (size, count, or a zero interval).
+    private mutating func store(_ batch: Batch, closing closed: inout [Batch]) {
+        let full = batch.data.count >= policy.maxBytes || (policy.maxRecords.map { batch.records >= $0 } ?? false) || policy.intervalMillis == 0
+        if full {
+            closed.append(batch)
+            open[batch.partition] = nil
+        } else {
+            open[batch.partition] = batch
+        }
+    }
+
+    /// Batches whose interval has passed.
+    public mutating func due(now: Int64) -> [Batch] {
+        let expired = open.values.filter { now - $0.openedAt >= policy.intervalMillis }
+        for batch in expired { open[batch.partition] = nil }
+        return expired.sorted { $0.openedAt < $1.openedAt }
+    }
+
+    /// When the next batch falls due, if any is open.
+    public var nextDeadline: Int64? {
+        open.values.map { $0.openedAt + policy.intervalMillis }.min()
+    }
+
+    /// Every open batch (shutdown).
+    public mutating func drain() -> [Batch] {
+        defer { open.removeAll() }
+        return open.values.sorted { $0.openedAt < $1.openedAt }
+    }
+}
