@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A record as the journal keeps it: enough to rebuild its batch after a crash.
+public struct JournalRecord: Sendable, Hashable {
+    public var sequence: UInt64
+    public var arrivalMillis: Int64
+    public var partition: [String]
+    /// The record's NDJSON line (newline included).
+    public var line: [UInt8]
+
+    public init(sequence: UInt64, arrivalMillis: Int64, partition: [String], line: [UInt8]) {
+        self.sequence = sequence
+        self.arrivalMillis = arrivalMillis
+        self.partition = partition
+        self.line = line
+    }
+}
+
+/// A stream's write-ahead journal: records are appended before the broker acknowledges the
+/// publish that produced them, many appends share one fsync (group commit), and a segment
+/// is deleted once every record in it is in a durable lake file.
+///
+/// On disk: segment files `<first sequence, 20 digits>.seg` of frames
+/// `[u32 length][u32 CRC-32 of payload][payload]` (little endian); payload =
+/// `[u64 sequence][i64 arrival ms][u16 keys]([u16 length][bytes])…[line]`. A torn or corrupt
+/// frame ends its segment: recovery truncates there and reports it.
+public final class Journal {
+    public struct Recovery: Sendable {
+        public var records: [JournalRecord] = []
+        /// Problems found and repaired (truncated tails), for the log.
+        public var repairs: [StreamError] = []
+    }
+
+    public let directory: String
+    public let segmentBytes: Int
+    private var segments: [(first: UInt64, last: UInt64, path: String, bytes: Int)] = []
+    private var fd: Int32 = -1
+    private var pending: [UInt8] = []
+    private var pendingLast: UInt64 = 0
+    public private(set) var nextSequence: UInt64 = 1
+    public private(set) var committedSequence: UInt64 = 0
+
+    /// Opens (creating if needed) the journal in `directory` and recovers what it holds.
+    public init(directory: String, segmentBytes: Int = 64 << 20) throws(StreamError) {
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        try FileSystem.makeDirectories(directory)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Bytes on disk plus pending (metrics and backpressure).
+    public var sizeBytes: Int { segments.reduce(0) { $0 + $1.bytes } + pending.count }
+
+    /// Reads every segment, truncating a torn or corrupt tail, and returns the records in
+    /// order. New appends continue after the last recovered sequence.
+    public func recover() throws(StreamError) -> Recovery {
+        var recovery = Recovery()
+        for name in FileSystem.list(directory) where name.hasSuffix(".seg") {
+            let path = directory + "/" + name
+            let bytes = try FileSystem.readFile(path)
+            var offset = 0
+            var first: UInt64?
+            var last: UInt64 = 0
+            while offset < bytes.count {
+                switch Journal.decodeFrame(bytes, at: offset) {
+                case let .record(record, length):
+                    first = first ?? record.sequence
+                    last = record.sequence
+                    recovery.records.append(record)
+                    offset += length
+                case let .damaged(reason):
+                    recovery.repairs.append(.corruptJournal(path: path, offset: offset, reason: reason))
+                    guard truncate(path, off_t(offset)) == 0 else { throw .io(operation: "truncate", path: path, errno: errno) }
+                    offset = bytes.count
+                }
+            }
+            if let first {
+                segments.append((first, last, path, min(offset, bytes.count)))
+                nextSequence = max(nextSequence, last + 1)
+            } else {
+                unlink(path)  // empty (or wholly damaged) segment
+            }
+        }
+        committedSequence = nextSequence - 1
+        return recovery
+    }
+
+    enum Frame {
+        case record(JournalRecord, length: Int)
+        case damaged(String)
+    }
+
+    static func decodeFrame(_ bytes: [UInt8], at offset: Int) -> Frame {
+        guard offset + 8 <= bytes.count else { return .damaged("torn frame header") }
+        let length = Int(readUInt32(bytes, offset))
+        let crc = readUInt32(bytes, offset + 4)
+        guard length >= 18, offset + 8 + length <= bytes.count else { return .damaged("torn frame (length \(length))") }
+        let payload = bytes[(offset + 8)..<(offset + 8 + length)]
+        guard payload.withUnsafeBytes({ Gzip.crc32($0) }) == crc else { return .damaged("CRC mismatch") }
+        var p = payload.startIndex
+        let sequence = readUInt64(bytes, p)
+        let arrival = Int64(bitPattern: readUInt64(bytes, p + 8))
+        let keys = Int(readUInt16(bytes, p + 16))
+        p += 18
+        var partition: [String] = []
+        for _ in 0..<keys {
+            guard p + 2 <= payload.endIndex else { return .damaged("bad partition key") }
+            let keyLength = Int(readUInt16(bytes, p))
+            guard p + 2 + keyLength <= payload.endIndex else { return .damaged("bad partition key") }
+            partition.append(String(decoding: bytes[(p + 2)..<(p + 2 + keyLength)], as: UTF8.self))
+            p += 2 + keyLength
+        }
+        let record = JournalRecord(sequence: sequence, arrivalMillis: arrival, partition: partition, line: Array(bytes[p..<payload.endIndex]))
+        return .record(record, length: 8 + length)
+    }
+
+    /// Adds a record to the pending group; it is durable after the next `commit()`.
+    @discardableResult
+    public func append(arrivalMillis: Int64, partition: [String], line: [UInt8]) -> UInt64 {
+        let sequence = nextSequence
+        nextSequence += 1
+        var payload: [UInt8] = []
+        payload.reserveCapacity(18 + line.count + partition.reduce(0) { $0 + 2 + $1.utf8.count })
+        Journal.append(sequence, to: &payload)
+        Journal.append(UInt64(bitPattern: arrivalMillis), to: &payload)
+        Journal.append(UInt16(partition.count), to: &payload)
+        for key in partition {
+            let bytes = Array(key.utf8.prefix(65_535))
+            Journal.append(UInt16(bytes.count), to: &payload)
+            payload += bytes
+        }
+        payload += line
+        Journal.append(UInt32(payload.count), to: &pending)
+        Journal.append(payload.withUnsafeBytes { Gzip.crc32($0) }, to: &pending)
+        pending += payload
+        pendingLast = sequence
+        return sequence
+    }
+
+    public var hasPending: Bool { !pending.isEmpty }
+
+    /// Writes the pending group and fsyncs once; returns the highest durable sequence.
+    @discardableResult
+    public func commit() throws(StreamError) -> UInt64 {
+        guard !pending.isEmpty else { return committedSequence }
+        if fd < 0 || segments.last.map({ $0.bytes >= segmentBytes }) ?? true {
+            try openSegment(first: committedSequence + 1)
+        }
+        let path = segments[segments.count - 1].path
+        let written = pending.withUnsafeBytes { raw in
+            Result { () throws(StreamError) in try FileSystem.writeAll(fd, raw, path: path) }
+        }
+        try written.get()
+        guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
+        segments[segments.count - 1].bytes += pending.count
+        segments[segments.count - 1].last = pendingLast
+        pending.removeAll(keepingCapacity: true)
+        committedSequence = pendingLast
+        return committedSequence
+    }
+
+    private func openSegment(first: UInt64) throws(StreamError) {
+        if fd >= 0 { close(fd) }
+        var digits = String(first)
+        digits = String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        let path = directory + "/" + digits + ".seg"
+        fd = open(path, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        try FileSystem.syncDirectory(directory)
+        segments.append((first, first - 1, path, 0))
+    }
+
+    /// Deletes the segments whose records are all at or below `sequence` (durable in the
+    /// lake). The segment being written stays.
+    public func reclaim(through sequence: UInt64) {
+        while segments.count > 1 || (segments.count == 1 && fd < 0), let oldest = segments.first, oldest.last <= sequence {
+            unlink(oldest.path)
+            segments.removeFirst()
+        }
+    }
+
+    static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        var little = value.littleEndian
+        withUnsafeBytes(of: &little) { bytes.append(contentsOf: $0) }
+    }
+
+    static func readUInt16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
+    static func readUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) }
+    }
+    static func readUInt64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+        (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+    }
+}
