@@ -15,10 +15,10 @@ let package = Package(
         .target(name: "UTC"),
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib"]),
+        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
-        .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules"]),
+        .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),

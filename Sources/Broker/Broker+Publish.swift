@@ -9,28 +9,64 @@ extension Broker {
             clientId: connection.clientId, username: connection.username)
         switch publish.qos {
         case .atMostOnce:
-            accept(message)
+            accept(message, ack: nil)
         case .atLeastOnce:
-            accept(message)
-            send(.puback(packetId: publish.packetId!), to: connection)
+            let ack = PendingAck(connectionToken: connection.token, packetId: publish.packetId!, qos: .atLeastOnce, completions: ackCompletions)
+            accept(message, ack: ack)
+            acknowledge(ack, on: connection)
         case .exactlyOnce:
             let id = publish.packetId!
+            let ack = PendingAck(connectionToken: connection.token, packetId: id, qos: .exactlyOnce, completions: ackCompletions)
             // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
             // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
             if session.incomingQoS2.insert(id).inserted {
-                accept(message)
+                accept(message, ack: ack)
             } else {
                 logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
             }
-            send(.pubrec(packetId: id), to: connection)
+            acknowledge(ack, on: connection)
         }
     }
 
     /// A message the broker takes responsibility for: retained store, subscribers, tap.
-    func accept(_ message: Message) {
+    func accept(_ message: Message, ack: PendingAck? = nil) {
         if message.retain { retained.store(message) }
         route(message)
-        tap?.publishAccepted(message)
+        tap?.publishAccepted(message, ack: ack)
+    }
+
+    /// Sends the PUBACK/PUBREC now if nothing holds it and nothing older is waiting;
+    /// otherwise it joins the connection's queue of acknowledgements.
+    private func acknowledge(_ ack: PendingAck, on connection: Connection) {
+        let free = ack.releaseByBroker()
+        if free && connection.pendingAcks.isEmpty && connection.oldestPendingAck == nil {
+            sendAcknowledgement(ack, to: connection)
+            return
+        }
+        if connection.oldestPendingAck == nil {
+            connection.oldestPendingAck = ack
+        } else {
+            connection.pendingAcks.append(ack)
+        }
+        if free { flushAcknowledgements(connection) }
+    }
+
+    /// An acknowledgement whose holders all released it (from AckCompletions).
+    func acknowledgementCompleted(_ ack: PendingAck) {
+        guard let connection = connection(for: ack.connectionToken) else { return }  // gone: the client resends
+        flushAcknowledgements(connection)
+    }
+
+    /// Sends, in arrival order, every acknowledgement at the head of the queue that is complete.
+    private func flushAcknowledgements(_ connection: Connection) {
+        while let head = connection.oldestPendingAck, head.isComplete {
+            sendAcknowledgement(head, to: connection)
+            connection.oldestPendingAck = connection.pendingAcks.popFirst()
+        }
+    }
+
+    private func sendAcknowledgement(_ ack: PendingAck, to connection: Connection) {
+        send(ack.qos == .atLeastOnce ? .puback(packetId: ack.packetId) : .pubrec(packetId: ack.packetId), to: connection)
     }
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {

@@ -12,12 +12,14 @@ final class Broker {
     static let listenerToken = UInt64.max
     static let wakeToken = UInt64.max - 1
     static let injectorToken = UInt64.max - 2
+    static let acksToken = UInt64.max - 3
     static let tickNanos: UInt64 = 250_000_000
 
     let config: BrokerConfig
     let logger: Logger
     let tap: (any PublishTap)?
     let injector: MessageInjector?
+    let ackCompletions = AckCompletions()
     let epollFD: Int32
     let listenFD: Int32
     let wakeFD: Int32
@@ -65,6 +67,10 @@ final class Broker {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
+        if hy_epoll_add(epollFD, ackCompletions.wakeFD, UInt32(HY_EPOLLIN), Broker.acksToken) != 0 {
+            close(epollFD)
+            throw .systemCallFailed("epoll_ctl", errno: errno)
+        }
         if let injector, hy_epoll_add(epollFD, injector.wakeFD, UInt32(HY_EPOLLIN), Broker.injectorToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
@@ -101,6 +107,8 @@ final class Broker {
                     if shouldStop() { running = false }
                 case Broker.injectorToken:
                     for message in injector?.drain() ?? [] { accept(message) }
+                case Broker.acksToken:
+                    for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }

@@ -30,7 +30,10 @@ public final class Message: Sendable {
 /// not the broker's own $SYS updates). Called on the broker's event-loop thread, once per
 /// message, after the message was routed to subscribers; implementations must not block.
 public protocol PublishTap: Sendable {
-    func publishAccepted(_ message: Message)
+    /// `ack` is set for client QoS 1/2 publishes: a tap that hands the message to something
+    /// durable calls `ack.hold()` now and `ack.release()` once it is safe; the broker
+    /// acknowledges the publish only then.
+    func publishAccepted(_ message: Message, ack: PendingAck?)
 
     /// Extra topics for `$SYS` (name below `$SYS/`, value), read on the event-loop thread
     /// at every `--sys-interval`.

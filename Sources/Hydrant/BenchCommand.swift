@@ -92,7 +92,7 @@ public enum BenchCommand {
                 let pipelines = try! PipelineLoader.load(files: [(path: "bench.json", bytes: file)])
                 let engine = RulesEngine(pipelines: pipelines, injector: MessageInjector(), logger: Logger(level: .error))
                 for _ in 0..<5 {
-                    rates[size]!.append(measure(count / 5) { i in engine.publishAccepted(messages[i % messages.count]) })
+                    rates[size]!.append(measure(count / 5) { i in engine.publishAccepted(messages[i % messages.count], ack: nil) })
                 }
             }
             out("rules engine dispatch + evaluation per message, medians of 5 rounds of \(count / 5)")

@@ -1,6 +1,7 @@
 import Broker
 import CSystem
 import Foundation
+import Streams
 
 /// `hydrant run`: the broker on the calling thread, SIGINT/SIGTERM for a clean stop.
 public enum Daemon {
@@ -21,8 +22,19 @@ public enum Daemon {
             return 1
         }
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
+        var streams: [String: DeliveryStream] = [:]
+        for definition in pipelines.streams {
+            do {
+                streams[definition.name] = try DeliveryStream(
+                    config: definition.config, lakeRoot: options.dataDirectory + "/lake", journalRoot: options.dataDirectory + "/journal",
+                    log: { logger.warning($0) })
+            } catch {
+                logger.error("not starting: stream '\(definition.name)' (\(definition.location)): \(error)")
+                return 1
+            }
+        }
         let injector = MessageInjector()
-        let engine = RulesEngine(pipelines: pipelines, injector: injector, logger: logger)
+        let engine = RulesEngine(pipelines: pipelines, injector: injector, streams: streams, logger: logger)
         let server: BrokerServer
         do {
             server = try BrokerServer(config: options.broker, logger: logger, tap: engine, injector: injector)
@@ -42,6 +54,11 @@ public enum Daemon {
             logger.error("\(error)")
             return 1
         }
+        // SIGTERM: every buffer becomes a file before exit.
+        for stream in streams.values {
+            stream.shutdown()
+            logger.info("stream flushed stream=\(stream.config.name) files_written=\(stream.metrics.filesWritten.load(ordering: .relaxed)) records_written=\(stream.metrics.recordsWritten.load(ordering: .relaxed))")
+        }
         return 0
     }
 
@@ -60,11 +77,11 @@ public enum Daemon {
             logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(options.pipelinesDirectory)")
             return nil
         }
-        // Delivery streams are the next module (issue #5); until it lands a rule that feeds
-        // one would silently lose its records, so such a pipeline is refused.
-        for rule in pipelines.rules where !rule.disabled {
-            for case let .stream(name) in rule.actions + (rule.errorAction.map { [$0] } ?? []) {
-                logger.error("not starting: rule '\(rule.name)' (\(rule.location)) sends to stream '\(name)', and delivery streams are not available in this build yet")
+        // SQLite tables are the next module (issue #6); until it lands a stream into one
+        // would silently lose its records, so such a pipeline is refused.
+        for stream in pipelines.streams {
+            if case .sqlite = stream.config.destination {
+                logger.error("not starting: stream '\(stream.name)' (\(stream.location)) has a sqlite destination, which is not available in this build yet")
                 return nil
             }
         }

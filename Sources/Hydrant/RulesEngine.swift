@@ -3,6 +3,7 @@ import CSystem
 import JSON
 import MQTT
 import Rules
+import Streams
 import Synchronization
 
 /// Counters of one rule, shown in `$SYS/hydrant/rules/<name>/…`.
@@ -39,9 +40,11 @@ public final class RulesEngine: PublishTap {
     private let matches = Mutex<[String: [CompiledRule]]>([:])
     private let rules: [CompiledRule]
     private let injector: MessageInjector
+    private let streams: [String: DeliveryStream]
     private let logger: Logger
 
-    public init(pipelines: PipelineSet, injector: MessageInjector, logger: Logger) {
+    public init(pipelines: PipelineSet, injector: MessageInjector, streams: [String: DeliveryStream] = [:], logger: Logger) {
+        self.streams = streams
         rules = pipelines.rules.filter { !$0.disabled }.map(CompiledRule.init)
         for rule in rules { index.insert(rule.definition.statement.topicFilter, rule) }
         self.injector = injector
@@ -50,7 +53,7 @@ public final class RulesEngine: PublishTap {
 
     public var ruleCount: Int { rules.count }
 
-    public func publishAccepted(_ message: Message) {
+    public func publishAccepted(_ message: Message, ack: PendingAck?) {
         let matching = matches.withLock { cache in
             if let known = cache[message.topic] { return known }
             let found = index.match(message.topic)
@@ -65,10 +68,10 @@ public final class RulesEngine: PublishTap {
         let context = MessageContext(
             topic: message.topic, payload: message.payload, clientId: message.clientId, username: message.username,
             timestamp: seconds * 1000 + Int64(nanos / 1_000_000))
-        for rule in matching { run(rule, context, message) }
+        for rule in matching { run(rule, context, message, ack) }
     }
 
-    private func run(_ rule: CompiledRule, _ context: MessageContext, _ message: Message) {
+    private func run(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
         let records: [JSONValue]
@@ -78,14 +81,14 @@ public final class RulesEngine: PublishTap {
             case let .records(output): records = output
             }
         } catch {
-            fail(rule, context, message, action: "rule", resource: definition.name, reason: error.message)
+            fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
             return
         }
         rule.metrics.passed.add(1, ordering: .relaxed)
         for record in records {
             for action in definition.actions {
-                if let reason = perform(action, record: record, context: context, hops: message.hops) {
-                    fail(rule, context, message, action: action.kind, resource: action.resource, reason: reason)
+                if let reason = perform(action, record: record, rule: definition.name, context: context, hops: message.hops, ack: ack) {
+                    fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
                 }
             }
         }
@@ -93,7 +96,7 @@ public final class RulesEngine: PublishTap {
     }
 
     /// Runs one action; returns why it failed, or nil.
-    private func perform(_ action: RuleAction, record: JSONValue, context: MessageContext, hops: Int) -> String? {
+    private func perform(_ action: RuleAction, record: JSONValue, rule: String, context: MessageContext, hops: Int, ack: PendingAck?) -> String? {
         switch action {
         case let .republish(template, qos):
             guard hops < Self.maxHops else {
@@ -111,14 +114,22 @@ public final class RulesEngine: PublishTap {
             injector.publish(Message(topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1))
             return nil
         case let .stream(name):
-            // Stream delivery arrives with the Streams module; the daemon refuses to start
-            // a pipeline with stream actions until then (Daemon.run), so this is not reached.
-            return "stream '\(name)' is not available"
+            guard let stream = streams[name] else { return "stream '\(name)' is not running" }
+            // The publish is acknowledged only once the stream's journal has the record.
+            var onDurable: (@Sendable () -> Void)?
+            if let ack {
+                ack.hold()
+                onDurable = { ack.release() }
+            }
+            stream.submit(StreamRecord(
+                record: record, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
+                onDurable: onDurable))
+            return nil
         }
     }
 
     /// Counts and logs a failure and hands IoT Core's error record to the errorAction.
-    private func fail(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, action: String, resource: String, reason: String) {
+    private func fail(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?, action: String, resource: String, reason: String) {
         let failures = rule.metrics.failed.add(1, ordering: .relaxed).newValue
         let definition = rule.definition
         let now = context.timestamp / 1000
@@ -133,13 +144,32 @@ public final class RulesEngine: PublishTap {
             "base64OriginalPayload": .string(Base64.encode(message.payload)),
             "failures": [["failedAction": .string(action), "failedResource": .string(resource), "errorMessage": .string(reason)]],
         ]
-        if let reason = perform(errorAction, record: record, context: context, hops: message.hops) {
+        if let reason = perform(errorAction, record: record, rule: definition.name, context: context, hops: message.hops, ack: ack) {
             logger.warning("rule errorAction failed rule=\(definition.name) action=\(errorAction.kind) reason=\"\(reason)\"")
         }
     }
 
     public func sysTopics() -> [(String, String)] {
-        rules.flatMap { rule -> [(String, String)] in
+        let streamTopics = streams.values.sorted { $0.config.name < $1.config.name }.flatMap { stream -> [(String, String)] in
+            let base = "hydrant/streams/\(stream.config.name)/"
+            let m = stream.metrics
+            let oldest = m.oldestUnflushedMillis.load(ordering: .relaxed)
+            var seconds: Int64 = 0
+            var nanos: Int32 = 0
+            hy_realtime(&seconds, &nanos)
+            return [
+                (base + "records/in", String(m.recordsIn.load(ordering: .relaxed))),
+                (base + "bytes/in", String(m.bytesIn.load(ordering: .relaxed))),
+                (base + "files/written", String(m.filesWritten.load(ordering: .relaxed))),
+                (base + "records/written", String(m.recordsWritten.load(ordering: .relaxed))),
+                (base + "records/errors", String(m.errorRecords.load(ordering: .relaxed))),
+                (base + "writes/failed", String(m.writeFailures.load(ordering: .relaxed))),
+                (base + "journal/bytes", String(m.journalBytes.load(ordering: .relaxed))),
+                (base + "records/recovered", String(m.recoveredRecords.load(ordering: .relaxed))),
+                (base + "oldest/unflushed/seconds", oldest == 0 ? "0" : String(max(0, seconds - oldest / 1000))),
+            ]
+        }
+        return streamTopics + rules.flatMap { rule -> [(String, String)] in
             let base = "hydrant/rules/\(rule.definition.name)/"
             return [
                 (base + "matched", String(rule.metrics.matched.load(ordering: .relaxed))),

@@ -131,8 +131,12 @@ public final class Daemon: Sendable {
         return "hydrant"
     }
 
-    public init(_ extraArguments: [String] = [], logLevel: String = "debug") throws {
-        dataDirectory = try TemporaryDirectory(prefix: "hydrant-e2e")
+    /// Whether `stop()` and deinit delete the data directory (false to restart on it).
+    private let ownsData: Bool
+
+    public init(_ extraArguments: [String] = [], logLevel: String = "debug", dataDirectory existing: TemporaryDirectory? = nil) throws {
+        ownsData = existing == nil
+        dataDirectory = try existing ?? TemporaryDirectory(prefix: "hydrant-e2e")
         process = try ChildProcess(
             Daemon.executablePath,
             ["run", "--host", "127.0.0.1", "--port", "0", "--data", dataDirectory.path, "--log-level", logLevel] + extraArguments)
@@ -159,13 +163,13 @@ public final class Daemon: Sendable {
     @discardableResult
     public func stop() throws -> Int32 {
         process.kill(SIGTERM)
-        try process.waitForExit(timeout: 10)
-        dataDirectory.remove()
+        try process.waitForExit(timeout: 30)
+        if ownsData { dataDirectory.remove() }
         return process.status
     }
 
     deinit {
         process.kill(SIGKILL)
-        dataDirectory.remove()
+        if ownsData { dataDirectory.remove() }
     }
 }

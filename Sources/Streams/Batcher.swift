@@ -22,6 +22,8 @@ public struct Batch: Sendable {
     public let firstArrivalMillis: Int64
     /// Monotonic time (ms) the batch was opened: the interval runs from here.
     public let openedAt: Int64
+    /// Lowest journal sequence number in the batch: the journal keeps everything from here.
+    public internal(set) var firstSequence: UInt64 = .max
     /// Highest journal sequence number in the batch (what the journal may reclaim once
     /// the file is durable).
     public internal(set) var lastSequence: UInt64 = 0
@@ -74,6 +76,7 @@ public struct Batcher: Sendable {
         batch.data.append(contentsOf: line)
         batch.records += 1
         batch.lastSequence = max(batch.lastSequence, sequence)
+        batch.firstSequence = min(batch.firstSequence, sequence)
     }
 
     /// Keeps the batch open unless it just reached a limit (size, count, or a zero interval).
@@ -93,6 +96,12 @@ public struct Batcher: Sendable {
         for batch in expired { open[batch.partition] = nil }
         return expired.sorted { $0.openedAt < $1.openedAt }
     }
+
+    /// The lowest journal sequence still only in memory (nil when nothing is buffered).
+    public var lowestOpenSequence: UInt64? { open.values.map(\.firstSequence).min() }
+
+    /// Arrival of the oldest buffered record.
+    public var oldestArrivalMillis: Int64? { open.values.map(\.firstArrivalMillis).min() }
 
     /// When the next batch falls due, if any is open.
     public var nextDeadline: Int64? {

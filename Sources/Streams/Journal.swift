@@ -26,7 +26,9 @@ public struct JournalRecord: Sendable, Hashable {
 /// `[u32 length][u32 CRC-32 of payload][payload]` (little endian); payload =
 /// `[u64 sequence][i64 arrival ms][u16 keys]([u16 length][bytes])…[line]`. A torn or corrupt
 /// frame ends its segment: recovery truncates there and reports it.
-public final class Journal {
+///
+/// One owner at a time: the stream creates and recovers it, then hands it to its thread.
+public final class Journal: @unchecked Sendable {
     public struct Recovery: Sendable {
         public var records: [JournalRecord] = []
         /// Problems found and repaired (truncated tails), for the log.
@@ -173,6 +175,19 @@ public final class Journal {
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         try FileSystem.syncDirectory(directory)
         segments.append((first, first - 1, path, 0))
+    }
+
+    /// Everything committed is in the lake and nothing is pending: close the segment being
+    /// written and delete them all, so a restart replays nothing (the next append starts a
+    /// new segment).
+    public func resetIfDelivered(through sequence: UInt64) {
+        guard pending.isEmpty, sequence >= committedSequence else { return }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        for segment in segments { unlink(segment.path) }
+        segments.removeAll()
     }
 
     /// Deletes the segments whose records are all at or below `sequence` (durable in the

@@ -157,7 +157,7 @@ import Testing
 final class RecordingTap: PublishTap {
     let messages = Locked<[Message]>([])
 
-    func publishAccepted(_ message: Message) {
+    func publishAccepted(_ message: Message, ack: PendingAck?) {
         messages.withLock { $0.append(message) }
     }
 }

@@ -112,16 +112,16 @@ import Testing
         #expect(result.stderr.contains("not starting: 2 problems"))
     }
 
-    @Test func streamActionsAreRefusedUntilStreamsExist() throws {
+    @Test func sqliteStreamsAreRefusedUntilTheyExist() throws {
         let pipelines = try writePipeline("""
-            {"rules": [{"name": "to_lake", "sql": "SELECT * FROM 'a/#'", "actions": [{"stream": "lake"}]}],
-             "streams": [{"name": "lake", "destination": {"lake": {}}}]}
+            {"rules": [{"name": "to_table", "sql": "SELECT * FROM 'a/#'", "actions": [{"stream": "table"}]}],
+             "streams": [{"name": "table", "destination": {"sqlite": {"table": "t"}}}]}
             """)
         defer { pipelines.remove() }
         let result = try ChildProcess.run(Daemon.executablePath, ["run", "--port", "0", "--pipelines", pipelines.path, "--data", pipelines.path + "/data"], timeout: 20)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("rule 'to_lake'"))
-        #expect(result.stderr.contains("sends to stream 'lake'"))
+        #expect(result.stderr.contains("stream 'table'"))
+        #expect(result.stderr.contains("sqlite destination, which is not available in this build yet"))
     }
 
     @Test func rulesTestCommandRunsTheCasesInTheFiles() throws {

@@ -111,7 +111,7 @@ private func temporaryDirectory() throws -> String {
         let segment = directory + "/" + (try FileManager.default.contentsOfDirectory(atPath: directory).first!)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[bytes.count - 3] ^= 0xFF  // flip a byte of the last record
-        FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: segment, contents: Data(bytes)))
         let recovery = try Journal(directory: directory).recover()
         #expect(recovery.records.map(\.sequence) == [1, 2])
         #expect(recovery.repairs.first?.description.contains("CRC mismatch") == true)

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import MQTT
 import Rules
+import Streams
 
 /// Loads every `*.json` file of a pipelines directory (comments allowed), in name order,
 /// and checks it all: unknown keys, bad SQL (with a caret), unknown streams, bad templates,
@@ -318,12 +319,20 @@ struct PipelineFile {
         if let name, name.range(of: Self.ruleNamePattern, options: .regularExpression) == nil {
             problem(path + ".name", "stream name '\(name)' must be 1-128 letters, digits, '_' or '-'")
         }
-        guard case let .object(destination)? = object["destination"], destination.count == 1, let kind = destination.keys.first, kind == "lake" || kind == "sqlite" else {
+        guard case let .object(destination)? = object["destination"], destination.count == 1, let kind = destination.keys.first, kind == "lake" || kind == "sqlite",
+            case .object? = destination[kind]
+        else {
             problem(object["destination"] == nil ? path : path + ".destination", "a stream needs a destination: {\"lake\": {…}} or {\"sqlite\": {\"table\": …}}")
             return nil
         }
         guard let name else { return nil }
-        return StreamDefinition(name: name, destinationKind: kind, settings: object, location: location(path))
+        switch StreamConfig.parse(name: name, object) {
+        case let .success(config):
+            return StreamDefinition(config: config, location: location(path))
+        case let .failure(list):
+            for item in list.problems { problem(path + "." + item.path, item.message) }
+            return nil
+        }
     }
 
     mutating func readTest(_ value: JSONValue, path: String) -> RuleTestCase? {

@@ -1,6 +1,7 @@
 import JSON
 import MQTT
 import Rules
+import Streams
 
 /// Where something is in a pipeline file, for messages (`file:line:col`).
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
@@ -71,13 +72,12 @@ public struct RuleDefinition: Sendable {
     public var location: SourceLocation
 }
 
-/// A delivery stream as declared; its destination settings are validated by the
-/// streams module (issue #5), which also runs it.
+/// A delivery stream as declared, its settings validated.
 public struct StreamDefinition: Sendable {
-    public var name: String
-    public var destinationKind: String
-    public var settings: JSONObject
+    public var config: StreamConfig
     public var location: SourceLocation
+
+    public var name: String { config.name }
 }
 
 /// Everything in a pipelines directory.

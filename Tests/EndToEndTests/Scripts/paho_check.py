@@ -5,6 +5,10 @@
     paho_check.py persistent PORT         offline QoS 1 messages reach a persistent session
     paho_check.py takeover PORT           a second client with the same id takes the session
     paho_check.py will PORT               the will of a dropped client is delivered
+    paho_check.py sequence PORT START COUNT
+                                          QoS 1 publishes {"seq": n, "factory": …} to
+                                          factory/<n % 3>/machine/<n % 7>/status, one at a time,
+                                          printing each acknowledged n; stops when the broker goes
 Exit 0 when the check holds, 1 otherwise; every wait is bounded.
 """
 import sys
@@ -139,6 +143,24 @@ def check_will(port):
     return got and received[0] == ("factory/1/machine/9/status", "offline", 1)
 
 
+def publish_sequence(port, start, count):
+    c = client(f"paho-seq-{start}")
+    connect(c, port)
+    lost = threading.Event()
+    c.on_disconnect = lambda *args: lost.set()
+    for n in range(start, start + count):
+        info = c.publish(f"factory/{n % 3}/machine/{n % 7}/status",
+                         f'{{"seq": {n}, "state": "running", "temp": {20 + n % 10}.5}}', qos=1)
+        deadline = time.time() + 10
+        while not info.is_published() and not lost.is_set() and time.time() < deadline:
+            time.sleep(0.0005)
+        if not info.is_published():
+            break
+        print(n, flush=True)
+    c.loop_stop()
+    return True
+
+
 def main():
     check, port = sys.argv[1], int(sys.argv[2])
     if check == "qos2":
@@ -149,6 +171,8 @@ def main():
         ok = check_takeover(port)
     elif check == "will":
         ok = check_will(port)
+    elif check == "sequence":
+        ok = publish_sequence(port, int(sys.argv[3]), int(sys.argv[4]))
     else:
         raise SystemExit(f"unknown check {check}")
     sys.exit(0 if ok else 1)

@@ -1,4 +1,5 @@
-/// RFC 4648 base64 with padding.
+/// RFC 4648 base64 with padding: how bytes travel inside JSON (IoT Core's
+/// `base64OriginalPayload`, error envelopes' `rawData`, `encode(*, 'base64')`).
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
@@ -58,14 +59,3 @@ public enum Base64 {
     }
 }
 
-/// Random (version 4) UUIDs without Foundation.
-enum UUIDv4 {
-    static func random() -> String {
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = Hash.hex(bytes)
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
-    }
-}

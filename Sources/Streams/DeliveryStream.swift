@@ -1,0 +1,146 @@
+import CSystem
+import JSON
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A rule's output on its way into a stream, with what error envelopes need.
+public struct StreamRecord: Sendable {
+    public var record: JSONValue
+    public var arrivalMillis: Int64
+    public var rule: String
+    public var topic: String
+    public var clientId: String
+    /// Called (on the stream's thread) once the record is in the on-disk journal.
+    public var onDurable: (@Sendable () -> Void)?
+
+    public init(record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, onDurable: (@Sendable () -> Void)? = nil) {
+        self.record = record
+        self.arrivalMillis = arrivalMillis
+        self.rule = rule
+        self.topic = topic
+        self.clientId = clientId
+        self.onDurable = onDurable
+    }
+}
+
+/// Counters of one stream (`$SYS/hydrant/streams/<name>/…`).
+public final class StreamMetrics: Sendable {
+    public let recordsIn = Atomic<UInt64>(0)
+    public let bytesIn = Atomic<UInt64>(0)
+    public let filesWritten = Atomic<UInt64>(0)
+    public let recordsWritten = Atomic<UInt64>(0)
+    public let errorRecords = Atomic<UInt64>(0)
+    public let writeFailures = Atomic<UInt64>(0)
+    public let journalBytes = Atomic<Int>(0)
+    public let recoveredRecords = Atomic<UInt64>(0)
+    /// Arrival (ms) of the oldest record not yet in a lake file; 0 when none.
+    public let oldestUnflushedMillis = Atomic<Int64>(0)
+}
+
+/// A Firehose-like delivery stream into the lake: records are journaled (one fsync per
+/// group), acknowledged, buffered per partition and written as files; the journal span of a
+/// file is reclaimed once the file is durable. Runs on its own thread, so the broker's event
+/// loop never waits for a disk.
+public final class DeliveryStream: Sendable {
+    public let config: StreamConfig
+    public let metrics = StreamMetrics()
+    private let inbox = Mutex<[StreamRecord]>([])
+    private let wakeFD: Int32
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let log: @Sendable (String) -> Void
+
+    /// Opens the journal under `journalRoot/<name>`, recovers it and starts the thread.
+    public init(config: StreamConfig, lakeRoot: String, journalRoot: String, log: @escaping @Sendable (String) -> Void) throws(StreamError) {
+        guard case let .lake(prefix, errorPrefix, compression) = config.destination else {
+            throw .invalidSetting(path: "destination", message: "stream '\(config.name)': only lake destinations are supported so far")
+        }
+        self.config = config
+        self.log = log
+        wakeFD = hy_eventfd()
+        let journal = try Journal(directory: journalRoot + "/" + config.name)
+        let recovery = try journal.recover()
+        for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
+        if !recovery.records.isEmpty {
+            log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet in the lake")
+        }
+        metrics.recoveredRecords.store(UInt64(recovery.records.count), ordering: .relaxed)
+        let worker = StreamWorker(
+            config: config, prefix: prefix, errorPrefix: errorPrefix,
+            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression),
+            journal: journal, metrics: metrics, log: log)
+        let thread = ThreadLauncher { [self] in
+            var worker = worker
+            worker.replay(recovery.records)
+            run(&worker)
+        }
+        thread.start()
+    }
+
+    deinit { close(wakeFD) }
+
+    /// Hands a record to the stream (any thread). `onDurable` runs once it is journaled.
+    public func submit(_ record: StreamRecord) {
+        let first = inbox.withLock { pending in
+            pending.append(record)
+            return pending.count == 1
+        }
+        if first { _ = hy_eventfd_signal(wakeFD) }
+    }
+
+    /// Flushes every buffer to files and stops the thread (SIGTERM); waits up to `timeout` s.
+    public func shutdown(timeout: Double = 30) {
+        stopping.store(true, ordering: .releasing)
+        _ = hy_eventfd_signal(wakeFD)
+        var waited = 0.0
+        while !finished.load(ordering: .acquiring) && waited < timeout {
+            usleep(5_000)
+            waited += 0.005
+        }
+    }
+
+    private func run(_ worker: inout StreamWorker) {
+        var pollFD = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+        while true {
+            let now = StreamWorker.monotonicMillis()
+            let timeout = worker.nextWake(now: now).map { Int32(max(0, min($0 - now, 1000))) } ?? 1000
+            _ = poll(&pollFD, 1, timeout)
+            _ = hy_eventfd_drain(wakeFD)
+            let batch = inbox.withLock { pending in
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            let stop = stopping.load(ordering: .acquiring)
+            worker.process(batch, now: StreamWorker.monotonicMillis())
+            if stop && inbox.withLock({ $0.isEmpty }) {
+                worker.shutdown()
+                finished.store(true, ordering: .releasing)
+                return
+            }
+        }
+    }
+}
+
+/// Starts a thread running a closure (Foundation-free).
+final class ThreadLauncher: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        self.body = body
+    }
+
+    func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { raw in
+            let launcher = Unmanaged<ThreadLauncher>.fromOpaque(raw!).takeRetainedValue()
+            launcher.body()
+            return nil
+        }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        pthread_detach(thread)
+    }
+}

@@ -1,0 +1,199 @@
+import CSystem
+import JSON
+
+/// The part of a delivery stream that runs on its thread: classify, journal, batch, write,
+/// retry, reclaim.
+struct StreamWorker: Sendable {
+    /// Records that go to the error output travel in partitions marked with this first key.
+    static let errorMarker = "\u{0}error"
+
+    let config: StreamConfig
+    let prefix: Prefix
+    let errorPrefix: Prefix
+    let writer: LakeWriter
+    let journal: Journal
+    let metrics: StreamMetrics
+    let log: @Sendable (String) -> Void
+    var batcher: Batcher
+    var errorBatcher: Batcher
+    /// Batches whose write failed, retried with backoff while the journal keeps them.
+    var failed: [(batch: Batch, attempts: Int, nextAttempt: Int64, firstFailure: Int64)] = []
+    /// Journaled-but-uncommitted records and their callbacks, when a commit failed.
+    var uncommitted: [(partition: [String], line: [UInt8], arrival: Int64, sequence: UInt64)] = []
+    var callbacks: [@Sendable () -> Void] = []
+    var lastCommitFailureLog: Int64 = 0
+
+    init(config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, journal: Journal, metrics: StreamMetrics, log: @escaping @Sendable (String) -> Void) {
+        self.config = config
+        self.prefix = prefix
+        self.errorPrefix = errorPrefix
+        self.writer = writer
+        self.journal = journal
+        self.metrics = metrics
+        self.log = log
+        batcher = Batcher(policy: config.buffering, maxActivePartitions: config.maxActivePartitions)
+        errorBatcher = Batcher(policy: config.buffering, maxActivePartitions: 1000)
+    }
+
+    static func monotonicMillis() -> Int64 { Int64(hy_monotonic_ns() / 1_000_000) }
+
+    /// Records recovered from the journal go straight back into their batches.
+    mutating func replay(_ records: [JournalRecord]) {
+        let now = Self.monotonicMillis()
+        for record in records { buffer(record.line, partition: record.partition, arrival: record.arrivalMillis, sequence: record.sequence, now: now) }
+        reclaim()
+    }
+
+    mutating func process(_ items: [StreamRecord], now: Int64) {
+        for item in items {
+            let (partition, line) = classify(item)
+            metrics.recordsIn.add(1, ordering: .relaxed)
+            metrics.bytesIn.add(UInt64(line.count), ordering: .relaxed)
+            let sequence = journal.append(arrivalMillis: item.arrivalMillis, partition: partition, line: line)
+            uncommitted.append((partition, line, item.arrivalMillis, sequence))
+            if let done = item.onDurable { callbacks.append(done) }
+        }
+        if journal.hasPending {
+            do {
+                try journal.commit()
+            } catch {
+                // Nothing is acknowledged until the journal has it: publishers wait.
+                if now - lastCommitFailureLog > 10_000 {
+                    log("stream=\(config.name) journal commit failed, retrying: \(error)")
+                    lastCommitFailureLog = now
+                }
+                return
+            }
+        }
+        for done in callbacks { done() }
+        callbacks.removeAll(keepingCapacity: true)
+        for record in uncommitted { buffer(record.line, partition: record.partition, arrival: record.arrival, sequence: record.sequence, now: now) }
+        uncommitted.removeAll(keepingCapacity: true)
+        for batch in batcher.due(now: now) + errorBatcher.due(now: now) { write(batch, now: now) }
+        retryFailed(now: now)
+        reclaim()
+        updateOldest()
+    }
+
+    /// The record's NDJSON line and its partition, or an error envelope for the error output.
+    func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
+        var line: [UInt8] = []
+        item.record.serialize(into: &line)
+        line.append(0x0A)
+        if line.count > config.maxRecordBytes {
+            return envelope(item, type: "record-too-large", code: "RecordTooLarge",
+                            message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
+        }
+        var values: [String] = []
+        for key in prefix.partitionKeys {
+            switch item.record[key] {
+            case let .string(text)?: values.append(PartitionValue.sanitize(text))
+            case let .int(number)?: values.append(String(number))
+            case let .double(number)?: values.append(PartitionValue.sanitize(JSONValue.double(number).serialized()))
+            case let .bool(flag)?: values.append(flag ? "true" : "false")
+            default:
+                return envelope(item, type: "partitioning-failed", code: "PartitionKeyMissing",
+                                message: "partition key '\(key)' is missing, null or not a scalar in the rule's output", raw: nil)
+            }
+        }
+        return (values, line)
+    }
+
+    /// A Firehose-style error record (errorCode, errorMessage, the record or its raw bytes).
+    func envelope(_ item: StreamRecord, type: String, code: String, message: String, raw: [UInt8]?, attempts: Int = 0) -> ([String], [UInt8]) {
+        var object = JSONObject()
+        object["errorCode"] = .string(code)
+        object["errorMessage"] = .string(message)
+        object["rule"] = .string(item.rule)
+        object["topic"] = .string(item.topic)
+        object["clientId"] = .string(item.clientId)
+        object["attemptsMade"] = .int(Int64(attempts))
+        object["arrivalTimestamp"] = .int(item.arrivalMillis)
+        if let raw { object["rawData"] = .string(Base64.encode(raw)) } else { object["record"] = item.record }
+        var line: [UInt8] = []
+        JSONValue.object(object).serialize(into: &line)
+        line.append(0x0A)
+        return ([Self.errorMarker, type], line)
+    }
+
+    mutating func buffer(_ line: [UInt8], partition: [String], arrival: Int64, sequence: UInt64, now: Int64) {
+        let isError = partition.first == Self.errorMarker
+        let outcome = isError
+            ? errorBatcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now)
+            : batcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now)
+        switch outcome {
+        case let .added(closed):
+            for batch in closed { write(batch, now: now) }
+        case .tooManyPartitions:
+            let item = StreamRecord(record: (try? JSONParser().parse(Array(line.dropLast()))) ?? .null, arrivalMillis: arrival, rule: "", topic: "", clientId: "")
+            let (errorPartition, errorLine) = envelope(item, type: "partitioning-failed", code: "ActivePartitionExceeded",
+                                                       message: "more than maxActivePartitions \(config.maxActivePartitions) open partitions", raw: nil)
+            buffer(errorLine, partition: errorPartition, arrival: arrival, sequence: sequence, now: now)
+        }
+    }
+
+    /// Writes one batch; on failure it joins the retry list (the journal still has it).
+    mutating func write(_ batch: Batch, now: Int64, attempts: Int = 0, firstFailure: Int64? = nil) {
+        let isError = batch.partition.first == Self.errorMarker
+        let directory = isError
+            ? errorPrefix.render(arrivalMillis: batch.firstArrivalMillis, partitionValues: [], errorOutputType: batch.partition[1])
+            : prefix.render(arrivalMillis: batch.firstArrivalMillis, partitionValues: batch.partition)
+        do {
+            try writer.write(batch.data, prefix: directory, arrivalMillis: batch.firstArrivalMillis)
+            metrics.filesWritten.add(1, ordering: .relaxed)
+            metrics.recordsWritten.add(UInt64(batch.records), ordering: .relaxed)
+            if isError { metrics.errorRecords.add(UInt64(batch.records), ordering: .relaxed) }
+        } catch {
+            metrics.writeFailures.add(1, ordering: .relaxed)
+            // Exponential backoff from 1 s to 60 s, for as long as it takes: the journal holds
+            // the records, so nothing is lost while the disk is full or read-only.
+            let backoff = min(60_000, 1000 << min(attempts, 6))
+            if attempts == 0 || attempts % 10 == 0 {
+                log("stream=\(config.name) write failed (attempt \(attempts + 1)), retrying in \(backoff / 1000)s: \(error)")
+            }
+            failed.append((batch, attempts + 1, now + Int64(backoff), firstFailure ?? now))
+        }
+    }
+
+    mutating func retryFailed(now: Int64) {
+        guard failed.contains(where: { $0.nextAttempt <= now }) else { return }
+        let due = failed.filter { $0.nextAttempt <= now }
+        failed.removeAll { $0.nextAttempt <= now }
+        for entry in due { write(entry.batch, now: now, attempts: entry.attempts, firstFailure: entry.firstFailure) }
+    }
+
+    /// Deletes journal segments whose every record is in a lake file.
+    mutating func reclaim() {
+        let lowest = [batcher.lowestOpenSequence, errorBatcher.lowestOpenSequence, failed.map(\.batch.firstSequence).min(), uncommitted.first?.sequence]
+            .compactMap { $0 }.min()
+        if lowest == nil {
+            journal.resetIfDelivered(through: journal.committedSequence)
+        } else {
+            journal.reclaim(through: lowest! - 1)
+        }
+        metrics.journalBytes.store(journal.sizeBytes, ordering: .relaxed)
+    }
+
+    /// Arrival of the oldest record not yet in a lake file (0: none), for the age metric.
+    func updateOldest() {
+        let oldest = [batcher.oldestArrivalMillis, errorBatcher.oldestArrivalMillis, failed.map(\.batch.firstArrivalMillis).min()].compactMap { $0 }.min()
+        metrics.oldestUnflushedMillis.store(oldest ?? 0, ordering: .relaxed)
+    }
+
+    func nextWake(now: Int64) -> Int64? {
+        [batcher.nextDeadline, errorBatcher.nextDeadline, failed.map(\.nextAttempt).min(), uncommitted.isEmpty ? nil : now + 1000].compactMap { $0 }.min()
+    }
+
+    /// SIGTERM: commit, write every buffer, one last try for failed batches.
+    mutating func shutdown() {
+        let now = Self.monotonicMillis()
+        process([], now: now)
+        for batch in batcher.drain() + errorBatcher.drain() { write(batch, now: now) }
+        let pending = failed
+        failed.removeAll()
+        // Whatever still fails stays in the journal and is replayed at the next start.
+        for entry in pending { write(entry.batch, now: now, attempts: entry.attempts) }
+        reclaim()
+        updateOldest()
+    }
+}
