@@ -33,6 +33,11 @@ public final class StreamMetrics: Sendable {
     public let filesWritten = Atomic<UInt64>(0)
     public let recordsWritten = Atomic<UInt64>(0)
     public let errorRecords = Atomic<UInt64>(0)
+    /// Error-output records by cause (Firehose's error codes).
+    public let partitionKeyMissing = Atomic<UInt64>(0)
+    public let recordTooLarge = Atomic<UInt64>(0)
+    public let activePartitionExceeded = Atomic<UInt64>(0)
+    public let retryExpired = Atomic<UInt64>(0)
     public let writeFailures = Atomic<UInt64>(0)
     public let journalBytes = Atomic<Int>(0)
     public let recoveredRecords = Atomic<UInt64>(0)

@@ -81,6 +81,7 @@ struct StreamWorker: Sendable {
         item.record.serialize(into: &line)
         line.append(0x0A)
         if line.count > config.maxRecordBytes {
+            metrics.recordTooLarge.add(1, ordering: .relaxed)
             return envelope(item, type: "record-too-large", code: "RecordTooLarge",
                             message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
         }
@@ -92,6 +93,7 @@ struct StreamWorker: Sendable {
             case let .double(number)?: values.append(PartitionValue.sanitize(JSONValue.double(number).serialized()))
             case let .bool(flag)?: values.append(flag ? "true" : "false")
             default:
+                metrics.partitionKeyMissing.add(1, ordering: .relaxed)
                 return envelope(item, type: "partitioning-failed", code: "PartitionKeyMissing",
                                 message: "partition key '\(key)' is missing, null or not a scalar in the rule's output", raw: nil)
             }
@@ -125,6 +127,7 @@ struct StreamWorker: Sendable {
         case let .added(closed):
             for batch in closed { write(batch, now: now) }
         case .tooManyPartitions:
+            metrics.activePartitionExceeded.add(1, ordering: .relaxed)
             let item = StreamRecord(record: (try? JSONParser().parse(Array(line.dropLast()))) ?? .null, arrivalMillis: arrival, rule: "", topic: "", clientId: "")
             let (errorPartition, errorLine) = envelope(item, type: "partitioning-failed", code: "ActivePartitionExceeded",
                                                        message: "more than maxActivePartitions \(config.maxActivePartitions) open partitions", raw: nil)
@@ -155,11 +158,31 @@ struct StreamWorker: Sendable {
         }
     }
 
+    /// Retries failed writes that are due. A batch still failing after `retrySeconds` goes
+    /// to the error output as `delivery-failed` envelopes (Firehose's behaviour); if even
+    /// that cannot be written, it stays in the journal and retrying goes on.
     mutating func retryFailed(now: Int64) {
         guard failed.contains(where: { $0.nextAttempt <= now }) else { return }
         let due = failed.filter { $0.nextAttempt <= now }
         failed.removeAll { $0.nextAttempt <= now }
-        for entry in due { write(entry.batch, now: now, attempts: entry.attempts, firstFailure: entry.firstFailure) }
+        for entry in due {
+            let expired = now - entry.firstFailure >= Int64(config.retrySeconds) * 1000
+            if expired && entry.batch.partition.first != Self.errorMarker {
+                var errors = Batch(partition: [Self.errorMarker, "delivery-failed"], firstArrivalMillis: entry.batch.firstArrivalMillis, openedAt: now)
+                errors.records = entry.batch.records
+                errors.firstSequence = entry.batch.firstSequence
+                errors.lastSequence = entry.batch.lastSequence
+                for line in entry.batch.data.split(separator: 0x0A) {
+                    let item = StreamRecord(record: (try? JSONParser().parse(Array(line))) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, rule: "", topic: "", clientId: "")
+                    errors.data += envelope(item, type: "delivery-failed", code: "RetryExpired",
+                                            message: "lake write still failing after retrySeconds \(config.retrySeconds)", raw: nil, attempts: entry.attempts).1
+                }
+                metrics.retryExpired.add(UInt64(entry.batch.records), ordering: .relaxed)
+                write(errors, now: now, attempts: entry.attempts, firstFailure: entry.firstFailure)
+            } else {
+                write(entry.batch, now: now, attempts: entry.attempts, firstFailure: entry.firstFailure)
+            }
+        }
     }
 
     /// Deletes journal segments whose every record is in a lake file.

@@ -159,11 +159,13 @@ import Testing
     @Test func examplePipelineTestsPass() throws {
         let result = try ChildProcess.run(Daemon.executablePath, ["rules", "test", "--pipelines", Self.repository + "/Pipelines"], timeout: 20)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdoutLines.last == "5 passed, 0 failed")
+        #expect(result.stdoutLines.last == "6 passed, 0 failed")
     }
 
     @Test func daemonRunsTheExamplePipeline() throws {
-        let daemon = try Daemon(["--pipelines", Self.repository + "/Pipelines"])
+        let data = try TemporaryDirectory(prefix: "hydrant-example")
+        defer { data.remove() }
+        let daemon = try Daemon(["--pipelines", Self.repository + "/Pipelines"], dataDirectory: data)
         let ops = try E2E.subscriber(daemon, ["-t", "ops/#", "-v", "-C", "2", "-W", "20"], filter: "ops/#")
         try E2E.publish(daemon, ["-t", "factory/1/machine/2/alerts", "-m", "{\"severity\": 5, \"code\": \"FIRE\"}", "-q", "1"])
         try E2E.publish(daemon, ["-t", "factory/2/machine/7/status", "-m", "{\"state\": \"idle\"}", "-q", "1"])
@@ -171,6 +173,14 @@ import Testing
         #expect(ops.stdoutLines.count == 2)
         #expect(ops.stdoutLines.first?.hasPrefix("ops/alerts/factory/1 {\"severity\":5,\"code\":\"FIRE\",\"factory\":\"1\",\"machine\":\"2\",\"received_at\":") == true)
         #expect(ops.stdoutLines.last == "ops/state/2/7 {\"factory\":\"2\",\"machine\":\"7\",\"state\":\"idle\",\"code\":0}")
+        try E2E.publish(daemon, ["-t", "factory/3/machine/1/status", "-m", "garbled", "-q", "1"])
         #expect(try daemon.stop() == 0)
+        // Status and alerts in the lake, partitioned by factory and hour; the garbled
+        // message as an IoT error record in rule-errors.
+        let lake = data.path + "/lake"
+        let files = FileManager.default.enumerator(atPath: lake)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".ndjson") } ?? []
+        #expect(files.contains { $0.hasPrefix("machine-status/factory=2/dt=") && $0.contains("/hour=") })
+        #expect(files.contains { $0.hasPrefix("machine-alerts/factory=1/dt=") })
+        #expect(files.contains { $0.hasPrefix("rule-errors/dt=") })
     }
 }
