@@ -1,0 +1,124 @@
+import Foundation
+import JSON
+import Streams
+import Testing
+
+/// A delivery stream in-process: journal, batches, files, error output, retries.
+@Suite struct DeliveryStreamTests {
+    func makeStream(_ settings: String, root: String) throws -> DeliveryStream {
+        guard case let .object(object) = try JSONParser().parse(settings) else { throw StreamError.invalidSetting(path: "", message: "not an object") }
+        guard case let .success(config) = StreamConfig.parse(name: "s", object) else { throw StreamError.invalidSetting(path: "", message: "bad config") }
+        return try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", log: { _ in })
+    }
+
+    func files(_ root: String) -> [String] {
+        (FileManager.default.enumerator(atPath: root + "/lake")?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".ndjson") }.sorted()
+    }
+
+    func lines(_ root: String, _ file: String) -> [String] {
+        (try? String(contentsOfFile: root + "/lake/" + file, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+    }
+
+    func record(_ json: JSONValue) -> StreamRecord {
+        StreamRecord(record: json, arrivalMillis: 1_795_856_707_123, rule: "r", topic: "t/1", clientId: "c")
+    }
+
+    @Test func partitionsErrorsAndDurabilityCallbacks() throws {
+        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let stream = try makeStream("""
+            {"destination": {"lake": {"prefix": "s/k=!{partitionKeyFromQuery:k}/"}}, "maxActivePartitions": 2, "maxRecordKiB": 1}
+            """, root: root)
+        let durable = Locked(0)
+        for k in ["a", "b", "a", "c"] {
+            var item = record(["k": .string(k), "v": 1])
+            item.onDurable = { durable.increment() }
+            stream.submit(item)
+        }
+        stream.submit(record(["v": 2]))  // no partition key
+        stream.submit(record(["k": "a", "blob": .string(String(repeating: "x", count: 2000))]))
+        stream.shutdown()
+        #expect(durable.value == 4)
+        let all = files(root)
+        #expect(all.filter { $0.hasPrefix("s/k=a/year=2026/month=11/day=28/hour=09/s-1-2026-11-28-09-05-07-") }.count == 1)
+        #expect(all.filter { $0.hasPrefix("s/k=b/") }.count == 1)
+        #expect(!all.contains { $0.hasPrefix("s/k=c/") })
+        let errors = all.filter { $0.hasPrefix("errors/s/") }
+        #expect(Set(errors.map { $0.split(separator: "/")[2] }) == ["partitioning-failed", "record-too-large"])
+        let codes = errors.flatMap { lines(root, $0) }.compactMap { try? JSONParser().parse($0)["errorCode"] }
+        #expect(codes.sorted { $0.serialized() < $1.serialized() } == ["ActivePartitionExceeded", "PartitionKeyMissing", "RecordTooLarge"])
+        #expect(lines(root, all.first { $0.hasPrefix("s/k=a/") }!) == [#"{"k":"a","v":1}"#, #"{"k":"a","v":1}"#])
+        #expect(stream.metrics.activePartitionExceeded.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func failedWritesAreRetriedUntilTheDiskIsBack() throws {
+        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/lake", withIntermediateDirectories: true)
+        // A file where the stream's directory should be: every write fails (ENOTDIR), as
+        // with a full or read-only disk, without needing either.
+        #expect(FileManager.default.createFile(atPath: root + "/lake/s", contents: Data()))
+        let stream = try makeStream(#"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 0}}"#, root: root)
+        stream.submit(record(["n": 1]))
+        let deadline = Date().addingTimeInterval(5)
+        while stream.metrics.writeFailures.load(ordering: .relaxed) == 0 && Date() < deadline { usleep(10_000) }
+        #expect(stream.metrics.writeFailures.load(ordering: .relaxed) >= 1)
+        #expect(files(root).isEmpty)
+        try FileManager.default.removeItem(atPath: root + "/lake/s")
+        while files(root).isEmpty && Date() < deadline.addingTimeInterval(5) { usleep(20_000) }
+        #expect(files(root).count == 1)
+        stream.shutdown()
+        #expect(stream.metrics.recordsWritten.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func afterRetrySecondsRecordsGoToTheErrorOutput() throws {
+        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/lake", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: root + "/lake/s", contents: Data()))
+        let stream = try makeStream(#"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 0}, "retrySeconds": 0}"#, root: root)
+        stream.submit(record(["n": 1]))
+        let deadline = Date().addingTimeInterval(8)
+        while files(root).isEmpty && Date() < deadline { usleep(20_000) }
+        stream.shutdown()
+        let errors = files(root)
+        #expect(errors.count == 1)
+        #expect(errors.first?.hasPrefix("errors/s/delivery-failed/") == true)
+        let envelope = try JSONParser().parse(lines(root, errors[0])[0])
+        #expect(envelope["errorCode"] == "RetryExpired")
+        #expect(envelope["record"] == ["n": 1])
+        #expect(envelope["attemptsMade"] == .int(1))
+    }
+
+    @Test func journaledRecordsSurviveAnUncleanStop() throws {
+        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let settings = #"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 900}}"#
+        do {
+            let stream = try makeStream(settings, root: root)
+            let durable = Locked(0)
+            for n in 1...5 {
+                var item = record(["n": .int(Int64(n))])
+                item.onDurable = { durable.increment() }
+                stream.submit(item)
+            }
+            let deadline = Date().addingTimeInterval(5)
+            while durable.value < 5 && Date() < deadline { usleep(5_000) }
+            #expect(durable.value == 5)
+            #expect(files(root).isEmpty)  // still buffered: no shutdown, like a kill -9
+        }
+        let restarted = try makeStream(settings, root: root)
+        #expect(restarted.metrics.recoveredRecords.load(ordering: .relaxed) == 5)
+        restarted.shutdown()
+        #expect(files(root).flatMap { lines(root, $0) }.count == 5)
+    }
+}
+
+/// A counter closures can share.
+final class Locked: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count: Int
+    init(_ value: Int) { count = value }
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
