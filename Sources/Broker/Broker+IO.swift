@@ -187,8 +187,53 @@ extension Broker {
 
     private func setWritableInterest(_ connection: Connection, _ enabled: Bool) {
         connection.waitingForWritable = enabled
-        let events = UInt32(HY_EPOLLIN | HY_EPOLLRDHUP) | (enabled ? UInt32(HY_EPOLLOUT) : 0)
-        _ = hy_epoll_mod(epollFD, connection.fd, events, connection.token)
+        updateEvents(connection)
+    }
+
+    /// Registers the events the connection waits for: reading, and writing while its kernel
+    /// buffer is full. A connection paused by flow control leaves epoll altogether: with
+    /// level-triggered epoll a peer's close (RDHUP/HUP) would otherwise be reported over and
+    /// over, and its unread data must still be read before the close is handled.
+    func updateEvents(_ connection: Connection) {
+        if !connection.pausedFor.isEmpty {
+            if connection.registered {
+                _ = hy_epoll_del(epollFD, connection.fd)
+                connection.registered = false
+            }
+            return
+        }
+        var events = UInt32(HY_EPOLLIN | HY_EPOLLRDHUP)
+        if connection.waitingForWritable { events |= UInt32(HY_EPOLLOUT) }
+        if connection.registered {
+            _ = hy_epoll_mod(epollFD, connection.fd, events, connection.token)
+        } else {
+            _ = hy_epoll_add(epollFD, connection.fd, events, connection.token)
+            connection.registered = true
+        }
+    }
+
+    /// Applies flow-control pauses and resumes.
+    func applyFlowControl(_ changes: [FlowControl.Change]) {
+        for change in changes {
+            switch change {
+            case let .pause(token, reason):
+                guard let connection = connection(for: token), !connection.pausedFor.contains(reason) else { continue }
+                connection.pausedFor.insert(reason)
+                stats.publishersPaused += 1
+                logger.warning("publisher paused client=\(connection.clientId) reason=\"\(reason)\"")
+                updateEvents(connection)
+            case let .resume(reason):
+                for case let connection? in slots where connection.pausedFor.contains(reason) {
+                    connection.pausedFor.remove(reason)
+                    if connection.pausedFor.isEmpty {
+                        // Time spent paused is not silence: restart the keepalive clock.
+                        connection.lastReceivedAt = hy_monotonic_ns()
+                        logger.info("publisher resumed client=\(connection.clientId) reason=\"\(reason)\"")
+                        updateEvents(connection)
+                    }
+                }
+            }
+        }
     }
 
     /// A client broke the protocol: §4.8 says close the network connection. The will is

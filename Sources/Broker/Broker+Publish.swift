@@ -6,7 +6,7 @@ extension Broker {
         stats.messagesReceived += 1
         let message = Message(
             topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
-            clientId: connection.clientId, username: connection.username)
+            clientId: connection.clientId, username: connection.username, origin: connection.token)
         switch publish.qos {
         case .atMostOnce:
             accept(message, ack: nil)

@@ -11,8 +11,9 @@ extension Broker {
                 }
                 continue
             }
-            // [MQTT-3.1.2-24]: disconnect after one and a half keep alive periods of silence.
-            if connection.keepAlive > 0, now - connection.lastReceivedAt > UInt64(connection.keepAlive) * 1_500_000_000 {
+            // [MQTT-3.1.2-24]: disconnect after one and a half keep alive periods of silence
+            // (a connection paused by flow control is not read, so it is not silent).
+            if connection.keepAlive > 0, connection.pausedFor.isEmpty, now - connection.lastReceivedAt > UInt64(connection.keepAlive) * 1_500_000_000 {
                 closeConnection(connection, reason: "keepalive timeout (\(connection.keepAlive)s x 1.5)", publishWill: true)
                 continue
             }
@@ -47,6 +48,7 @@ extension Broker {
             ("retained messages/count", String(retained.count)),
             ("load/bytes/received", String(stats.bytesReceived)),
             ("load/bytes/sent", String(stats.bytesSent)),
+            ("clients/paused", String(slots.reduce(0) { $0 + ($1?.pausedFor.isEmpty == false ? 1 : 0) })),
         ]
         let extra = (tap?.sysTopics() ?? []).map { ("$SYS/" + $0.0, $0.1) }
         for (topic, value) in values.map({ ("$SYS/broker/" + $0.0, $0.1) }) + extra {

@@ -13,12 +13,14 @@ final class Broker {
     static let wakeToken = UInt64.max - 1
     static let injectorToken = UInt64.max - 2
     static let acksToken = UInt64.max - 3
+    static let flowToken = UInt64.max - 4
     static let tickNanos: UInt64 = 250_000_000
 
     let config: BrokerConfig
     let logger: Logger
     let tap: (any PublishTap)?
     let injector: MessageInjector?
+    let flowControl: FlowControl?
     let ackCompletions = AckCompletions()
     let epollFD: Int32
     let listenFD: Int32
@@ -47,13 +49,14 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, listenFD: Int32, wakeFD: Int32,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, listenFD: Int32, wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
         self.logger = logger
         self.tap = tap
         self.injector = injector
+        self.flowControl = flowControl
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
@@ -68,6 +71,10 @@ final class Broker {
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
         if hy_epoll_add(epollFD, ackCompletions.wakeFD, UInt32(HY_EPOLLIN), Broker.acksToken) != 0 {
+            close(epollFD)
+            throw .systemCallFailed("epoll_ctl", errno: errno)
+        }
+        if let flowControl, hy_epoll_add(epollFD, flowControl.wakeFD, UInt32(HY_EPOLLIN), Broker.flowToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
@@ -109,6 +116,8 @@ final class Broker {
                     for message in injector?.drain() ?? [] { accept(message) }
                 case Broker.acksToken:
                     for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
+                case Broker.flowToken:
+                    applyFlowControl(flowControl?.drain() ?? [])
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }

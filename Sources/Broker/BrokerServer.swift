@@ -17,9 +17,10 @@ public final class BrokerServer: Sendable {
     private let logger: Logger
     private let tap: (any PublishTap)?
     private let injector: MessageInjector?
+    private let flowControl: FlowControl?
     private let stopRequested = Atomic<Bool>(false)
 
-    public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil) throws(BrokerError) {
+    public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil) throws(BrokerError) {
         var bound: Int32 = 0
         let fd = hy_listen_tcp(config.host, Int32(config.port), 1024, &bound)
         guard fd >= 0 else { throw .listenFailed(host: config.host, port: config.port, errno: errno) }
@@ -35,6 +36,7 @@ public final class BrokerServer: Sendable {
         self.logger = logger
         self.tap = tap
         self.injector = injector
+        self.flowControl = flowControl
     }
 
     deinit {
@@ -45,7 +47,7 @@ public final class BrokerServer: Sendable {
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, listenFD: listenFD, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, listenFD: listenFD, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
         logger.info("listening address=\(config.host):\(port)")
         broker.run()

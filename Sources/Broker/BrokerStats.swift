@@ -7,4 +7,5 @@ struct BrokerStats {
     var bytesSent: UInt64 = 0
     var clientsConnected = 0
     var connectionsRefused: UInt64 = 0
+    var publishersPaused: UInt64 = 0
 }

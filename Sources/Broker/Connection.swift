@@ -17,6 +17,10 @@ final class Connection {
     /// In the loop's list of connections to flush after this batch of events.
     var needsFlush = false
     var closed = false
+    /// Why reading is paused (flow control); empty when reading.
+    var pausedFor: Set<String> = []
+    /// In the epoll set (a paused connection is taken out).
+    var registered = true
 
     /// Set once CONNECT was accepted.
     var session: Session?

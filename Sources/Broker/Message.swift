@@ -14,8 +14,11 @@ public final class Message: Sendable {
     /// How many rule republications led to this message (0 for client publishes); rules
     /// refuse to republish past a limit, so no chain of rules can loop forever.
     public let hops: Int
+    /// The connection it arrived on (0 for messages the broker or a rule published); flow
+    /// control pauses that connection.
+    public let origin: UInt64
 
-    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String, username: String? = nil, hops: Int = 0) {
+    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String, username: String? = nil, hops: Int = 0, origin: UInt64 = 0) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
@@ -23,6 +26,7 @@ public final class Message: Sendable {
         self.clientId = clientId
         self.username = username
         self.hops = hops
+        self.origin = origin
     }
 }
 

@@ -23,21 +23,23 @@ public enum Daemon {
         }
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]
+        let flowControl = FlowControl()
         for definition in pipelines.streams {
             do {
+                let reason = "stream \(definition.name) journal over maxJournalMiB"
                 streams[definition.name] = try DeliveryStream(
                     config: definition.config, lakeRoot: options.dataDirectory + "/lake", journalRoot: options.dataDirectory + "/journal",
-                    log: { logger.warning($0) })
+                    log: { logger.warning($0) }, onDrained: { flowControl.resume(reason: reason) })
             } catch {
                 logger.error("not starting: stream '\(definition.name)' (\(definition.location)): \(error)")
                 return 1
             }
         }
         let injector = MessageInjector()
-        let engine = RulesEngine(pipelines: pipelines, injector: injector, streams: streams, logger: logger)
+        let engine = RulesEngine(pipelines: pipelines, injector: injector, streams: streams, flowControl: flowControl, logger: logger)
         let server: BrokerServer
         do {
-            server = try BrokerServer(config: options.broker, logger: logger, tap: engine, injector: injector)
+            server = try BrokerServer(config: options.broker, logger: logger, tap: engine, injector: injector, flowControl: flowControl)
         } catch {
             logger.error("\(error)")
             return 1

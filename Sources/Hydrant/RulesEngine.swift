@@ -41,10 +41,12 @@ public final class RulesEngine: PublishTap {
     private let rules: [CompiledRule]
     private let injector: MessageInjector
     private let streams: [String: DeliveryStream]
+    private let flowControl: FlowControl?
     private let logger: Logger
 
-    public init(pipelines: PipelineSet, injector: MessageInjector, streams: [String: DeliveryStream] = [:], logger: Logger) {
+    public init(pipelines: PipelineSet, injector: MessageInjector, streams: [String: DeliveryStream] = [:], flowControl: FlowControl? = nil, logger: Logger) {
         self.streams = streams
+        self.flowControl = flowControl
         rules = pipelines.rules.filter { !$0.disabled }.map(CompiledRule.init)
         for rule in rules { index.insert(rule.definition.statement.topicFilter, rule) }
         self.injector = injector
@@ -87,7 +89,7 @@ public final class RulesEngine: PublishTap {
         rule.metrics.passed.add(1, ordering: .relaxed)
         for record in records {
             for action in definition.actions {
-                if let reason = perform(action, record: record, rule: definition.name, context: context, hops: message.hops, ack: ack) {
+                if let reason = perform(action, record: record, rule: definition.name, context: context, message: message, ack: ack) {
                     fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
                 }
             }
@@ -96,7 +98,8 @@ public final class RulesEngine: PublishTap {
     }
 
     /// Runs one action; returns why it failed, or nil.
-    private func perform(_ action: RuleAction, record: JSONValue, rule: String, context: MessageContext, hops: Int, ack: PendingAck?) -> String? {
+    private func perform(_ action: RuleAction, record: JSONValue, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
+        let hops = message.hops
         switch action {
         case let .republish(template, qos):
             guard hops < Self.maxHops else {
@@ -115,6 +118,10 @@ public final class RulesEngine: PublishTap {
             return nil
         case let .stream(name):
             guard let stream = streams[name] else { return "stream '\(name)' is not running" }
+            if stream.isCongested, let flowControl {
+                flowControl.pause(publisherOf: message, reason: "stream \(name) journal over maxJournalMiB")
+                stream.pausedPublishers()
+            }
             // The publish is acknowledged only once the stream's journal has the record.
             var onDurable: (@Sendable () -> Void)?
             if let ack {
@@ -123,7 +130,7 @@ public final class RulesEngine: PublishTap {
             }
             stream.submit(StreamRecord(
                 record: record, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                onDurable: onDurable))
+                sizeHint: message.payload.count, onDurable: onDurable))
             return nil
         }
     }
@@ -144,7 +151,7 @@ public final class RulesEngine: PublishTap {
             "base64OriginalPayload": .string(Base64.encode(message.payload)),
             "failures": [["failedAction": .string(action), "failedResource": .string(resource), "errorMessage": .string(reason)]],
         ]
-        if let reason = perform(errorAction, record: record, rule: definition.name, context: context, hops: message.hops, ack: ack) {
+        if let reason = perform(errorAction, record: record, rule: definition.name, context: context, message: message, ack: ack) {
             logger.warning("rule errorAction failed rule=\(definition.name) action=\(errorAction.kind) reason=\"\(reason)\"")
         }
     }
@@ -169,6 +176,8 @@ public final class RulesEngine: PublishTap {
                 (base + "errors/retryExpired", String(m.retryExpired.load(ordering: .relaxed))),
                 (base + "writes/failed", String(m.writeFailures.load(ordering: .relaxed))),
                 (base + "journal/bytes", String(m.journalBytes.load(ordering: .relaxed))),
+                (base + "journal/pending/bytes", String(m.pendingBytes.load(ordering: .relaxed))),
+                (base + "publishers/paused", m.publishersPaused.load(ordering: .relaxed) ? "1" : "0"),
                 (base + "records/recovered", String(m.recoveredRecords.load(ordering: .relaxed))),
                 (base + "oldest/unflushed/seconds", oldest == 0 ? "0" : String(max(0, seconds - oldest / 1000))),
             ]

@@ -15,8 +15,12 @@ public struct StreamRecord: Sendable {
     public var clientId: String
     /// Called (on the stream's thread) once the record is in the on-disk journal.
     public var onDurable: (@Sendable () -> Void)?
+    /// Approximate bytes (the message payload), counted against `maxJournalMiB` until the
+    /// stream has journaled the record.
+    public var sizeHint: Int
 
-    public init(record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, onDurable: (@Sendable () -> Void)? = nil) {
+    public init(record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0, onDurable: (@Sendable () -> Void)? = nil) {
+        self.sizeHint = sizeHint
         self.record = record
         self.arrivalMillis = arrivalMillis
         self.rule = rule
@@ -41,6 +45,10 @@ public final class StreamMetrics: Sendable {
     public let writeFailures = Atomic<UInt64>(0)
     public let journalBytes = Atomic<Int>(0)
     public let recoveredRecords = Atomic<UInt64>(0)
+    /// Bytes handed to the stream and not yet journaled.
+    public let pendingBytes = Atomic<Int>(0)
+    /// Publishers were paused for this stream and wait for it to drain.
+    public let publishersPaused = Atomic<Bool>(false)
     /// Arrival (ms) of the oldest record not yet in a lake file; 0 when none.
     public let oldestUnflushedMillis = Atomic<Int64>(0)
 }
@@ -57,14 +65,19 @@ public final class DeliveryStream: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let log: @Sendable (String) -> Void
+    private let onDrained: @Sendable () -> Void
 
     /// Opens the journal under `journalRoot/<name>`, recovers it and starts the thread.
-    public init(config: StreamConfig, lakeRoot: String, journalRoot: String, log: @escaping @Sendable (String) -> Void) throws(StreamError) {
+    public init(
+        config: StreamConfig, lakeRoot: String, journalRoot: String, log: @escaping @Sendable (String) -> Void,
+        onDrained: @escaping @Sendable () -> Void = {}
+    ) throws(StreamError) {
         guard case let .lake(prefix, errorPrefix, compression) = config.destination else {
             throw .invalidSetting(path: "destination", message: "stream '\(config.name)': only lake destinations are supported so far")
         }
         self.config = config
         self.log = log
+        self.onDrained = onDrained
         wakeFD = hy_eventfd()
         let journal = try Journal(directory: journalRoot + "/" + config.name)
         let recovery = try journal.recover()
@@ -87,8 +100,23 @@ public final class DeliveryStream: Sendable {
 
     deinit { close(wakeFD) }
 
+    /// Whether the journal, counting records not yet journaled, is over `maxJournalMiB`:
+    /// then the publishers feeding the stream should be paused (see `pausedPublishers()`).
+    public var isCongested: Bool {
+        metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed) > config.maxJournalBytes
+    }
+
+    /// Records that publishers were paused for this stream; `onDrained` runs once the
+    /// journal is below three quarters of `maxJournalMiB` again.
+    public func pausedPublishers() {
+        if !metrics.publishersPaused.exchange(true, ordering: .relaxed) {
+            log("stream=\(config.name) journal over maxJournalMiB \(config.maxJournalBytes >> 20): pausing its publishers")
+        }
+    }
+
     /// Hands a record to the stream (any thread). `onDurable` runs once it is journaled.
     public func submit(_ record: StreamRecord) {
+        metrics.pendingBytes.add(record.sizeHint, ordering: .relaxed)
         let first = inbox.withLock { pending in
             pending.append(record)
             return pending.count == 1
@@ -120,6 +148,13 @@ public final class DeliveryStream: Sendable {
             }
             let stop = stopping.load(ordering: .acquiring)
             worker.process(batch, now: StreamWorker.monotonicMillis())
+            metrics.pendingBytes.subtract(batch.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
+            let total = metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed)
+            if metrics.publishersPaused.load(ordering: .relaxed) && total < config.maxJournalBytes / 4 * 3 {
+                metrics.publishersPaused.store(false, ordering: .relaxed)
+                log("stream=\(config.name) journal drained to \(total >> 10) KiB: resuming its publishers")
+                onDrained()
+            }
             if stop && inbox.withLock({ $0.isEmpty }) {
                 worker.shutdown()
                 finished.store(true, ordering: .releasing)

@@ -23,7 +23,10 @@ struct StreamWorker: Sendable {
     var callbacks: [@Sendable () -> Void] = []
     var lastCommitFailureLog: Int64 = 0
 
-    init(config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, journal: Journal, metrics: StreamMetrics, log: @escaping @Sendable (String) -> Void) {
+    init(
+        config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, journal: Journal, metrics: StreamMetrics,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.config = config
         self.prefix = prefix
         self.errorPrefix = errorPrefix
