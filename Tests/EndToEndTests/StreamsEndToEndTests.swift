@@ -48,9 +48,23 @@ import Testing
         defer { pipelineDirectory.remove() }
         let data = try TemporaryDirectory(prefix: "hydrant-lake")
         defer { data.remove() }
-        let daemon = try Daemon(["--pipelines", pipelineDirectory.path], logLevel: "info", dataDirectory: data)
+        let daemon = try Daemon(["--pipelines", pipelineDirectory.path, "--sys-interval", "1"], logLevel: "info", dataDirectory: data)
         let publisher = try E2E.paho("sequence", daemon, ["1", "300"])
         #expect(publisher.stdoutLines.count == 300)
+        // Stream metrics in $SYS: all 300 in, none written yet (60 s buffers), journaled.
+        var metrics: [String: String] = [:]
+        let deadline = Date().addingTimeInterval(10)
+        while metrics["records/in"] != "300" && Date() < deadline {
+            let sys = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/streams/status/#", "-v", "-C", "16", "-W", "3"])
+            for line in sys.stdoutLines {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                if parts.count == 2 { metrics[String(parts[0].dropFirst("$SYS/hydrant/streams/status/".count))] = parts[1] }
+            }
+        }
+        #expect(metrics["records/in"] == "300")
+        #expect(metrics["records/written"] == "0")
+        #expect(Int(metrics["journal/bytes"] ?? "") ?? 0 > 0)
+        #expect(metrics["errors/partitionKeyMissing"] == "0")
         #expect(try daemon.stop() == 0)  // SIGTERM flushes every buffer
         let suffix = compression == "gzip" ? "ndjson.gz" : "ndjson"
         let lake = "read_json_auto('\(data.path)/lake/status/**/*.\(suffix)', hive_partitioning = true)"
