@@ -53,41 +53,32 @@ public struct Batcher: Sendable {
     public var bufferedRecords: Int { open.values.reduce(0) { $0 + $1.records } }
     public var bufferedBytes: Int { open.values.reduce(0) { $0 + $1.data.count } }
 
-    /// Adds one record (its NDJSON line, newline included).
+    /// Adds one record (its NDJSON line, newline included). Batches are mutated in place
+    /// in the dictionary: copying one out and back would copy its bytes on every record.
     public mutating func add(_ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64) -> Outcome {
         var closed: [Batch] = []
-        if var batch = open[partition] {
-            if batch.records > 0 && batch.data.count + line.count > policy.maxBytes {
-                closed.append(batch)
-                batch = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
+        let index: Dictionary<[String], Batch>.Index
+        if let existing = open.index(forKey: partition) {
+            index = existing
+            if open.values[index].records > 0 && open.values[index].data.count + line.count > policy.maxBytes {
+                closed.append(open.values[index])
+                open.values[index] = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
             }
-            append(line, sequence, to: &batch)
-            store(batch, closing: &closed)
         } else {
             guard open.count < maxActivePartitions else { return .tooManyPartitions }
-            var batch = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
-            append(line, sequence, to: &batch)
-            store(batch, closing: &closed)
+            open[partition] = Batch(partition: partition, firstArrivalMillis: arrivalMillis, openedAt: now)
+            index = open.index(forKey: partition)!
+        }
+        open.values[index].data.append(contentsOf: line)
+        open.values[index].records += 1
+        open.values[index].lastSequence = max(open.values[index].lastSequence, sequence)
+        open.values[index].firstSequence = min(open.values[index].firstSequence, sequence)
+        // Closes at once when a limit is reached (size, count, or a zero interval).
+        let batch = open.values[index]
+        if batch.data.count >= policy.maxBytes || (policy.maxRecords.map { batch.records >= $0 } ?? false) || policy.intervalMillis == 0 {
+            closed.append(open.remove(at: index).value)
         }
         return .added(closed: closed)
-    }
-
-    private func append(_ line: [UInt8], _ sequence: UInt64, to batch: inout Batch) {
-        batch.data.append(contentsOf: line)
-        batch.records += 1
-        batch.lastSequence = max(batch.lastSequence, sequence)
-        batch.firstSequence = min(batch.firstSequence, sequence)
-    }
-
-    /// Keeps the batch open unless it just reached a limit (size, count, or a zero interval).
-    private mutating func store(_ batch: Batch, closing closed: inout [Batch]) {
-        let full = batch.data.count >= policy.maxBytes || (policy.maxRecords.map { batch.records >= $0 } ?? false) || policy.intervalMillis == 0
-        if full {
-            closed.append(batch)
-            open[batch.partition] = nil
-        } else {
-            open[batch.partition] = batch
-        }
     }
 
     /// Batches whose interval has passed.

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# End-to-end throughput into the lake (issue #5): 8 publishers, 200-byte JSON, QoS 0 and 1,
+# through (a) Hydrant's broker alone, (b) Hydrant with a rule feeding a lake stream
+# (journal + files), (c) Debian's mosquitto with `mosquitto_sub -t '#' > file` as the sink.
+# Reports publish msgs/s and how many records reached the sink. At QoS 1 a publish counts
+# when acknowledged (for Hydrant's lake: once journaled on disk); at QoS 0 when written to
+# the socket, so there only the sink's completeness is meaningful.
+#
+#   scripts/bench-lake.sh              # RUNS=3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MQTTLOAD_DIR=${MQTTLOAD_DIR:-../shared/tools/mqttload}
+RUNS=${RUNS:-3}
+PORT=${PORT:-18841}
+OUT=${OUT:-${TMPDIR:-/tmp}/hydrant-bench-lake/$(date +%Y%m%d-%H%M%S)}
+LG=${MQTTLOAD:-${TMPDIR:-/tmp}/mqttload-bin/mqttload}
+mkdir -p "$OUT"
+[ -x "$LG" ] || { mkdir -p "$(dirname "$LG")"; gcc -O2 -Wall -Wextra -std=gnu11 -pthread -o "$LG" "$MQTTLOAD_DIR/mqttload.c"; }
+swift build -c release --product hydrant >/dev/null
+HYDRANT=$PWD/.build/release/hydrant
+
+mkdir -p "$OUT/none" "$OUT/lake"
+cat >"$OUT/lake/bench.json" <<'JSON'
+{"rules": [{"name": "bench_to_lake", "sql": "SELECT *, topic(2) AS publisher FROM 'bench/+/data'", "actions": [{"stream": "bench"}]}],
+ "streams": [{"name": "bench", "destination": {"lake": {"prefix": "bench/publisher=!{partitionKeyFromQuery:publisher}/"}},
+              "buffering": {"sizeMiB": 16, "intervalSeconds": 60}}]}
+JSON
+
+wait_port() { for _ in $(seq 1 100); do ss -ltn "sport = :$PORT" | grep -q LISTEN && return 0; sleep 0.1; done; return 1; }
+# SIGTERM, then up to 120 s for the streams to write their buffers.
+stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 1200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
+load() { "$LG" -H 127.0.0.1 -p "$PORT" --pubs 8 --subs 0 --qos "$1" --inflight 64 --size 200 --json --count 125000 --duration 10 --broker-pid "$2" --label "$3" 2>&1 | grep '^RESULT' || true; }
+field() { tr ' ' '\n' | grep "^$1=" | head -1 | cut -d= -f2; }
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, $RUNS runs each; results in $OUT"
+for qos in 0 1; do
+    for setup in broker lake mosquitto; do
+        for run in $(seq 1 "$RUNS"); do
+            data="$OUT/data-$setup-$qos-$run"
+            case $setup in
+            broker) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
+            lake) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" 2>>"$OUT/broker.log" & bpid=$! ;;
+            mosquitto) mosquitto -c "$MQTTLOAD_DIR/mosquitto-nodelay.conf" 2>>"$OUT/broker.log" & bpid=$! ;;
+            esac
+            wait_port
+            spid=""
+            if [ "$setup" = mosquitto ]; then
+                mkdir -p "$data"
+                mosquitto_sub -h 127.0.0.1 -p "$PORT" -t '#' -q "$qos" >"$data/pipe.ndjson" & spid=$!
+                sleep 0.3
+            fi
+            result=$(load "$qos" "$bpid" "$setup-qos$qos")
+            sleep 1
+            [ -n "$spid" ] && stop "$spid"
+            stop "$bpid"
+            case $setup in
+            broker) sunk="-" ;;
+            lake) sunk=$( (find "$data/lake" -name '*.ndjson' -exec cat {} + 2>/dev/null || true) | wc -l) ;;
+            mosquitto) sunk=$(wc -l <"$data/pipe.ndjson") ;;
+            esac
+            echo "$result" >>"$OUT/results.txt"
+            printf '%-10s qos=%s run=%s pub_msgs_s=%s published=%s in_sink=%s broker_us_msg=%s\n' "$setup" "$qos" "$run" \
+                "$(echo "$result" | field pub_msgs_s)" "$(echo "$result" | field pub_msgs)" "$sunk" "$(echo "$result" | field broker_us_msg)" | tee -a "$OUT/summary.txt"
+            rm -rf "$data"
+            sleep 0.5
+        done
+    done
+done
