@@ -21,7 +21,7 @@ final class Broker {
     let tap: (any PublishTap)?
     let injector: MessageInjector?
     let flowControl: FlowControl?
-    let ackCompletions = AckCompletions()
+    let ackCompletions = WakeupQueue<PendingAck>()
     let epollFD: Int32
     let listenFD: Int32
     let wakeFD: Int32
@@ -74,11 +74,11 @@ final class Broker {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
-        if let flowControl, hy_epoll_add(epollFD, flowControl.wakeFD, UInt32(HY_EPOLLIN), Broker.flowToken) != 0 {
+        if let flowControl, hy_epoll_add(epollFD, flowControl.queue.wakeFD, UInt32(HY_EPOLLIN), Broker.flowToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
-        if let injector, hy_epoll_add(epollFD, injector.wakeFD, UInt32(HY_EPOLLIN), Broker.injectorToken) != 0 {
+        if let injector, hy_epoll_add(epollFD, injector.queue.wakeFD, UInt32(HY_EPOLLIN), Broker.injectorToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
@@ -113,11 +113,11 @@ final class Broker {
                     _ = hy_eventfd_drain(wakeFD)
                     if shouldStop() { running = false }
                 case Broker.injectorToken:
-                    for message in injector?.drain() ?? [] { accept(message) }
+                    for message in injector?.queue.drain() ?? [] { accept(message) }
                 case Broker.acksToken:
                     for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
                 case Broker.flowToken:
-                    applyFlowControl(flowControl?.drain() ?? [])
+                    applyFlowControl(flowControl?.queue.drain() ?? [])
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }

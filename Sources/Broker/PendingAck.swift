@@ -1,9 +1,4 @@
-import CSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The acknowledgement of one QoS 1/2 PUBLISH, held back until every party that took the
 /// message durably has it (streams journal it first: DESIGN.md "Guarantees"). Parties call
@@ -14,9 +9,9 @@ public final class PendingAck: Sendable {
     let packetId: UInt16
     let qos: QoS
     private let holds = Atomic<Int>(1)  // the broker's own hold, until the tap returned
-    private let completions: AckCompletions
+    private let completions: WakeupQueue<PendingAck>
 
-    init(connectionToken: UInt64, packetId: UInt16, qos: QoS, completions: AckCompletions) {
+    init(connectionToken: UInt64, packetId: UInt16, qos: QoS, completions: WakeupQueue<PendingAck>) {
         self.connectionToken = connectionToken
         self.packetId = packetId
         self.qos = qos
@@ -30,7 +25,7 @@ public final class PendingAck: Sendable {
     /// Safe to acknowledge as far as this party is concerned; any thread.
     public func release() {
         if holds.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-            completions.complete(self)
+            completions.push(self)
         }
     }
 
@@ -46,34 +41,6 @@ public final class PendingAck: Sendable {
     }
 
     var isComplete: Bool { holds.load(ordering: .acquiring) == 0 }
-}
-
-/// Completed acknowledgements waiting for the event loop (an eventfd wakes it).
-final class AckCompletions: Sendable {
-    let wakeFD: Int32
-    private let queue = Mutex<[PendingAck]>([])
-
-    init() {
-        wakeFD = hy_eventfd()
-    }
-
-    deinit { close(wakeFD) }
-
-    func complete(_ ack: PendingAck) {
-        let first = queue.withLock { pending in
-            pending.append(ack)
-            return pending.count == 1
-        }
-        if first { _ = hy_eventfd_signal(wakeFD) }
-    }
-
-    func drain() -> [PendingAck] {
-        _ = hy_eventfd_drain(wakeFD)
-        return queue.withLock { pending in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
-        }
-    }
 }
 
 import MQTT

@@ -44,7 +44,7 @@ enum Functions {
         define("clientid", 0...0) { _, context in .string(context.clientId) },
         define("username", 0...0) { _, context in context.username.map(JSONValue.string) },
         define("timestamp", 0...0) { _, context in .int(context.timestamp) },
-        pure("newuuid", 0...0) { _ in .string(UUIDv4.random()) },
+        pure("newuuid", 0...0) { _ in .string(RandomUUID.make()) },
     ]
 
     static let conversionFunctions: [(String, FunctionDefinition)] = [

@@ -1,3 +1,4 @@
+import JSON
 import UTC
 
 #if canImport(Glibc)
