@@ -121,27 +121,33 @@ public final class Journal: @unchecked Sendable {
         return .record(record, length: 8 + length)
     }
 
-    /// Adds a record to the pending group; it is durable after the next `commit()`.
+    /// Adds a record to the pending group; it is durable after the next `commit()`. The
+    /// frame is built in place in the group buffer (no per-record array).
     @discardableResult
     public func append(arrivalMillis: Int64, partition: [String], line: [UInt8]) -> UInt64 {
         let sequence = nextSequence
         nextSequence += 1
-        var payload: [UInt8] = []
-        payload.reserveCapacity(18 + line.count + partition.reduce(0) { $0 + 2 + $1.utf8.count })
-        Journal.append(sequence, to: &payload)
-        Journal.append(UInt64(bitPattern: arrivalMillis), to: &payload)
-        Journal.append(UInt16(partition.count), to: &payload)
+        let frameStart = pending.count
+        pending.append(contentsOf: repeatElement(0, count: 8))  // length and CRC, patched below
+        Journal.append(sequence, to: &pending)
+        Journal.append(UInt64(bitPattern: arrivalMillis), to: &pending)
+        Journal.append(UInt16(partition.count), to: &pending)
         for key in partition {
-            let bytes = Array(key.utf8.prefix(65_535))
-            Journal.append(UInt16(bytes.count), to: &payload)
-            payload += bytes
+            let bytes = key.utf8.prefix(65_535)
+            Journal.append(UInt16(bytes.count), to: &pending)
+            pending.append(contentsOf: bytes)
         }
-        payload += line
-        Journal.append(UInt32(payload.count), to: &pending)
-        Journal.append(payload.withUnsafeBytes { Gzip.crc32($0) }, to: &pending)
-        pending += payload
+        pending.append(contentsOf: line)
+        let payloadLength = pending.count - frameStart - 8
+        let crc = pending.withUnsafeBytes { Gzip.crc32(UnsafeRawBufferPointer(rebasing: $0[(frameStart + 8)...])) }
+        Journal.store(UInt32(payloadLength), at: frameStart, in: &pending)
+        Journal.store(crc, at: frameStart + 4, in: &pending)
         pendingLast = sequence
         return sequence
+    }
+
+    static func store(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
+        for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(index))) }
     }
 
     public var hasPending: Bool { !pending.isEmpty }

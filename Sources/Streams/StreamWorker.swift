@@ -22,6 +22,9 @@ struct StreamWorker: Sendable {
     var uncommitted: [(partition: [String], line: [UInt8], arrival: Int64, sequence: UInt64)] = []
     var callbacks: [@Sendable () -> Void] = []
     var lastCommitFailureLog: Int64 = 0
+    /// Sanitized partition values by raw value: a stream sees the same few values again
+    /// and again (bounded; cleared when it grows past 10,000).
+    var sanitized: [String: String] = [:]
 
     init(
         config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, journal: Journal, metrics: StreamMetrics,
@@ -79,7 +82,7 @@ struct StreamWorker: Sendable {
     }
 
     /// The record's NDJSON line and its partition, or an error envelope for the error output.
-    func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
+    mutating func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
         var line: [UInt8] = []
         item.record.serialize(into: &line)
         line.append(0x0A)
@@ -91,7 +94,15 @@ struct StreamWorker: Sendable {
         var values: [String] = []
         for key in prefix.partitionKeys {
             switch item.record[key] {
-            case let .string(text)?: values.append(PartitionValue.sanitize(text))
+            case let .string(text)?:
+                if let known = sanitized[text] {
+                    values.append(known)
+                } else {
+                    let value = PartitionValue.sanitize(text)
+                    if sanitized.count >= 10_000 { sanitized.removeAll(keepingCapacity: true) }
+                    sanitized[text] = value
+                    values.append(value)
+                }
             case let .int(number)?: values.append(String(number))
             case let .double(number)?: values.append(PartitionValue.sanitize(JSONValue.double(number).serialized()))
             case let .bool(flag)?: values.append(flag ? "true" : "false")
