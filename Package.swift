@@ -16,6 +16,9 @@ let package = Package(
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem"]),
+        // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams"]),
@@ -25,6 +28,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "UTCTests", dependencies: ["UTC"]),
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),
