@@ -15,13 +15,13 @@ let package = Package(
         .target(name: "UTC"),
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem"]),
+        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage"]),
         // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
-        .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams"]),
+        .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams", "Storage", "UTC"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),

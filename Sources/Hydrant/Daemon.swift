@@ -1,6 +1,7 @@
 import Broker
 import CSystem
 import Foundation
+import Storage
 import Streams
 
 /// `hydrant run`: the broker on the calling thread, SIGINT/SIGTERM for a clean stop.
@@ -22,6 +23,7 @@ public enum Daemon {
             return 1
         }
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
+        guard applyMigrations(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]
         let flowControl = FlowControl()
         for definition in pipelines.streams {
@@ -29,6 +31,7 @@ public enum Daemon {
                 let reason = "stream \(definition.name) journal over maxJournalMiB"
                 streams[definition.name] = try DeliveryStream(
                     config: definition.config, lakeRoot: options.dataDirectory + "/lake", journalRoot: options.dataDirectory + "/journal",
+                    databasePath: options.dataDirectory + "/hydrant.sqlite",
                     log: { logger.warning($0) }, onDrained: { flowControl.resume(reason: reason) })
             } catch {
                 logger.error("not starting: stream '\(definition.name)' (\(definition.location)): \(error)")
@@ -64,6 +67,27 @@ public enum Daemon {
         return 0
     }
 
+    /// Pending migrations are applied at start; a failing or edited migration stops start-up.
+    static func applyMigrations(_ options: RunOptions, _ logger: Logger) -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.migrationsDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if options.migrationsGiven {
+                logger.error("not starting: migrations directory \(options.migrationsDirectory) does not exist")
+                return false
+            }
+            return true
+        }
+        do throws(StorageError) {
+            let runner = MigrationRunner(directory: options.migrationsDirectory, database: try Database(path: options.dataDirectory + "/hydrant.sqlite"))
+            let applied = try runner.migrate(now: Migrations.now())
+            for migration in applied { logger.info("migration applied name=\(migration.name)") }
+            return true
+        } catch {
+            logger.error("not starting: \(error)")
+            return false
+        }
+    }
+
     /// The daemon refuses to start on an invalid pipeline and names every problem.
     static func loadPipelines(_ options: RunOptions, _ logger: Logger) -> PipelineSet? {
         var isDirectory: ObjCBool = false
@@ -78,14 +102,6 @@ public enum Daemon {
             for problem in error.problems { logger.error("invalid pipeline: \(problem)") }
             logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(options.pipelinesDirectory)")
             return nil
-        }
-        // SQLite tables are the next module (issue #6); until it lands a stream into one
-        // would silently lose its records, so such a pipeline is refused.
-        for stream in pipelines.streams {
-            if case .sqlite = stream.config.destination {
-                logger.error("not starting: stream '\(stream.name)' (\(stream.location)) has a sqlite destination, which is not available in this build yet")
-                return nil
-            }
         }
         logger.info("pipelines loaded directory=\(options.pipelinesDirectory) files=\(pipelines.files.count) rules=\(pipelines.rules.count) streams=\(pipelines.streams.count)")
         return pipelines

@@ -8,6 +8,7 @@ public enum HydrantCommand {
         commands:
           run        run the broker (MQTT 3.1.1) and the rules of --pipelines in the foreground
           rules      validate, test or evaluate rules (hydrant rules --help)
+          migrate    apply Migrations/ to <data>/hydrant.sqlite (hydrant migrate --help)
           bench      micro-benchmarks of the JSON parser and rule evaluation (release build)
 
         options:
@@ -16,6 +17,7 @@ public enum HydrantCommand {
 
         \(RunOptions.usage)
         \(RulesCommand.usage)
+        \(MigrateCommand.usage)
         \(BenchCommand.usage)
         """
 
@@ -49,6 +51,12 @@ public enum HydrantCommand {
                 return 0
             }
             return RulesCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
+        case "migrate":
+            if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+                print(MigrateCommand.usage)
+                return 0
+            }
+            return MigrateCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
         case "bench":
             return BenchCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
         default:

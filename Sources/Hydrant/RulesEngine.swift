@@ -174,6 +174,8 @@ public final class RulesEngine: PublishTap {
                 (base + "errors/recordTooLarge", String(m.recordTooLarge.load(ordering: .relaxed))),
                 (base + "errors/activePartitionExceeded", String(m.activePartitionExceeded.load(ordering: .relaxed))),
                 (base + "errors/retryExpired", String(m.retryExpired.load(ordering: .relaxed))),
+                (base + "errors/sqliteRejected", String(m.sqliteRejected.load(ordering: .relaxed))),
+                (base + "fields/ignored", String(m.ignoredFields.load(ordering: .relaxed))),
                 (base + "writes/failed", String(m.writeFailures.load(ordering: .relaxed))),
                 (base + "journal/bytes", String(m.journalBytes.load(ordering: .relaxed))),
                 (base + "journal/pending/bytes", String(m.pendingBytes.load(ordering: .relaxed))),

@@ -3,7 +3,8 @@ import Broker
 /// Options of `hydrant run`.
 public struct RunOptions: Sendable, Equatable {
     public static let usage = """
-        usage: hydrant run [--host 127.0.0.1] [--port 1883] [--data ./data] [--pipelines ./Pipelines] [--log-level info]
+        usage: hydrant run [--host 127.0.0.1] [--port 1883] [--data ./data] [--pipelines ./Pipelines] [--migrations ./Migrations]
+                   [--log-level info]
                            [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
         """
@@ -13,6 +14,8 @@ public struct RunOptions: Sendable, Equatable {
     public var pipelinesDirectory = "./Pipelines"
     /// Whether --pipelines was given (a missing default directory just means no rules).
     public var pipelinesGiven = false
+    public var migrationsDirectory = "./Migrations"
+    public var migrationsGiven = false
     public var logLevel = Logger.Level.info
 
     public init() {}
@@ -25,6 +28,9 @@ public struct RunOptions: Sendable, Equatable {
             case "--host": options.broker.host = try parser.value(for: flag)
             case "--port": options.broker.port = try parser.integer(for: flag, in: 0...65_535)
             case "--data": options.dataDirectory = try parser.value(for: flag)
+            case "--migrations":
+                options.migrationsDirectory = try parser.value(for: flag)
+                options.migrationsGiven = true
             case "--pipelines":
                 options.pipelinesDirectory = try parser.value(for: flag)
                 options.pipelinesGiven = true

@@ -1,5 +1,6 @@
 import CSystem
 import JSON
+import Storage
 import Synchronization
 
 #if canImport(Glibc)
@@ -42,6 +43,9 @@ public final class StreamMetrics: Sendable {
     public let recordTooLarge = Atomic<UInt64>(0)
     public let activePartitionExceeded = Atomic<UInt64>(0)
     public let retryExpired = Atomic<UInt64>(0)
+    public let sqliteRejected = Atomic<UInt64>(0)
+    /// Output fields without a column in the stream's table.
+    public let ignoredFields = Atomic<UInt64>(0)
     public let writeFailures = Atomic<UInt64>(0)
     public let journalBytes = Atomic<Int>(0)
     public let recoveredRecords = Atomic<UInt64>(0)
@@ -69,11 +73,28 @@ public final class DeliveryStream: Sendable {
 
     /// Opens the journal under `journalRoot/<name>`, recovers it and starts the thread.
     public init(
-        config: StreamConfig, lakeRoot: String, journalRoot: String, log: @escaping @Sendable (String) -> Void,
+        config: StreamConfig, lakeRoot: String, journalRoot: String, databasePath: String = "", log: @escaping @Sendable (String) -> Void,
         onDrained: @escaping @Sendable () -> Void = {}
     ) throws(StreamError) {
-        guard case let .lake(prefix, errorPrefix, compression) = config.destination else {
-            throw .invalidSetting(path: "destination", message: "stream '\(config.name)': only lake destinations are supported so far")
+        let prefix: Prefix
+        let errorPrefix: Prefix
+        var compression = LakeWriter.Compression.none
+        var table: TableWriter?
+        switch config.destination {
+        case let .lake(lakePrefix, lakeErrors, lakeCompression):
+            prefix = lakePrefix
+            errorPrefix = lakeErrors
+            compression = lakeCompression
+        case let .sqlite(name, tableErrors):
+            prefix = try Prefix(nil, stream: config.name)
+            errorPrefix = tableErrors
+            var writer = TableWriter(path: databasePath, table: name)
+            do throws(StorageError) {
+                try writer.open()
+            } catch {
+                throw .invalidSetting(path: "destination.sqlite.table", message: "\(error)")
+            }
+            table = writer
         }
         self.config = config
         self.log = log
@@ -83,12 +104,12 @@ public final class DeliveryStream: Sendable {
         let recovery = try journal.recover()
         for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
         if !recovery.records.isEmpty {
-            log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet in the lake")
+            log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet delivered")
         }
         metrics.recoveredRecords.store(UInt64(recovery.records.count), ordering: .relaxed)
         let worker = StreamWorker(
             config: config, prefix: prefix, errorPrefix: errorPrefix,
-            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression),
+            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression), table: table,
             journal: journal, metrics: metrics, log: log)
         let thread = ThreadLauncher { [self] in
             var worker = worker

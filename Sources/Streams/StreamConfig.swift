@@ -5,7 +5,7 @@ import JSON
 public struct StreamConfig: Sendable {
     public enum Destination: Sendable {
         case lake(prefix: Prefix, errorPrefix: Prefix, compression: LakeWriter.Compression)
-        case sqlite(table: String)
+        case sqlite(table: String, errorPrefix: Prefix)
     }
 
     public var name: String
@@ -85,11 +85,22 @@ public struct StreamConfig: Sendable {
                 let errors = prefix("errorOutputPrefix", errorPrefix: true, fallback: "errors/\(name)/!{firehose:error-output-type}/")
                 if let main, let errors { destination = .lake(prefix: main, errorPrefix: errors, compression: compression) }
             case "sqlite":
+                for key in settings.keys where !["table", "errorOutputPrefix"].contains(key) {
+                    problems.append(Problem(path: "destination.sqlite.\(key)", message: "unknown key '\(key)' in sqlite (allowed: errorOutputPrefix, table)"))
+                }
                 guard case let .string(table)? = settings["table"], !table.isEmpty else {
                     problems.append(Problem(path: "destination.sqlite", message: "sqlite destination needs a 'table'"))
                     break
                 }
-                destination = .sqlite(table: table)
+                var errorText = "errors/\(name)/!{firehose:error-output-type}/"
+                if case let .string(text)? = settings["errorOutputPrefix"] { errorText = text }
+                do {
+                    destination = .sqlite(table: table, errorPrefix: try Prefix(errorText, stream: name, errorPrefix: true))
+                } catch {
+                    if case let .invalidSetting(_, message) = error {
+                        problems.append(Problem(path: "destination.sqlite.errorOutputPrefix", message: message))
+                    }
+                }
             default:
                 break
             }

@@ -1,5 +1,6 @@
 import CSystem
 import JSON
+import Storage
 
 /// The part of a delivery stream that runs on its thread: classify, journal, batch, write,
 /// retry, reclaim.
@@ -11,6 +12,8 @@ struct StreamWorker: Sendable {
     let prefix: Prefix
     let errorPrefix: Prefix
     let writer: LakeWriter
+    /// Set for streams into a SQLite table; `writer` then only writes the error output.
+    var table: TableWriter?
     let journal: Journal
     let metrics: StreamMetrics
     let log: @Sendable (String) -> Void
@@ -27,12 +30,13 @@ struct StreamWorker: Sendable {
     var sanitized: [String: String] = [:]
 
     init(
-        config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, journal: Journal, metrics: StreamMetrics,
+        config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, table: TableWriter?, journal: Journal, metrics: StreamMetrics,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.config = config
         self.prefix = prefix
         self.errorPrefix = errorPrefix
+        self.table = table
         self.writer = writer
         self.journal = journal
         self.metrics = metrics
@@ -152,6 +156,10 @@ struct StreamWorker: Sendable {
     /// Writes one batch; on failure it joins the retry list (the journal still has it).
     mutating func write(_ batch: Batch, now: Int64, attempts: Int = 0, firstFailure: Int64? = nil) {
         let isError = batch.partition.first == Self.errorMarker
+        if !isError && table != nil {
+            writeTable(batch, now: now, attempts: attempts, firstFailure: firstFailure)
+            return
+        }
         let directory = isError
             ? errorPrefix.render(arrivalMillis: batch.firstArrivalMillis, partitionValues: [], errorOutputType: batch.partition[1])
             : prefix.render(arrivalMillis: batch.firstArrivalMillis, partitionValues: batch.partition)
@@ -175,6 +183,29 @@ struct StreamWorker: Sendable {
     /// Retries failed writes that are due. A batch still failing after `retrySeconds` goes
     /// to the error output as `delivery-failed` envelopes (Firehose's behaviour); if even
     /// that cannot be written, it stays in the journal and retrying goes on.
+    /// One transaction per batch; rejected records go to the error output with SQLite's
+    /// message, the rest commits.
+    mutating func writeTable(_ batch: Batch, now: Int64, attempts: Int, firstFailure: Int64?) {
+        do throws(StorageError) {
+            let outcome = try table!.write(batch)
+            metrics.recordsWritten.add(UInt64(outcome.inserted), ordering: .relaxed)
+            metrics.ignoredFields.add(UInt64(outcome.ignoredFields), ordering: .relaxed)
+            for (line, message) in outcome.rejected {
+                metrics.sqliteRejected.add(1, ordering: .relaxed)
+                let item = StreamRecord(record: (try? JSONParser().parse(line)) ?? .null, arrivalMillis: batch.firstArrivalMillis, rule: "", topic: "", clientId: "")
+                let (partition, envelopeLine) = envelope(item, type: "sqlite-rejected", code: "SQLiteRejected", message: message, raw: nil, attempts: attempts + 1)
+                buffer(envelopeLine, partition: partition, arrival: batch.firstArrivalMillis, sequence: batch.firstSequence, now: now)
+            }
+        } catch {
+            metrics.writeFailures.add(1, ordering: .relaxed)
+            let backoff = min(60_000, 1000 << min(attempts, 6))
+            if attempts == 0 || attempts % 10 == 0 {
+                log("stream=\(config.name) table write failed (attempt \(attempts + 1)), retrying in \(backoff / 1000)s: \(error)")
+            }
+            failed.append((batch, attempts + 1, now + Int64(backoff), firstFailure ?? now))
+        }
+    }
+
     mutating func retryFailed(now: Int64) {
         guard failed.contains(where: { $0.nextAttempt <= now }) else { return }
         let due = failed.filter { $0.nextAttempt <= now }
@@ -225,7 +256,11 @@ struct StreamWorker: Sendable {
     mutating func shutdown() {
         let now = Self.monotonicMillis()
         process([], now: now)
-        for batch in batcher.drain() + errorBatcher.drain() { write(batch, now: now) }
+        // Table writes can reject records into the error batches: drain until both are empty.
+        while batcher.activePartitions + errorBatcher.activePartitions > 0 {
+            for batch in batcher.drain() { write(batch, now: now) }
+            for batch in errorBatcher.drain() { write(batch, now: now) }
+        }
         let pending = failed
         failed.removeAll()
         // Whatever still fails stays in the journal and is replayed at the next start.

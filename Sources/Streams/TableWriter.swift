@@ -1,0 +1,86 @@
+import JSON
+import Storage
+
+/// Writes batches into a SQLite table (from Migrations/): output fields map to columns by
+/// name, objects and arrays are stored as JSON text, a `payload` column (if the table has
+/// one and the record no such field) receives the whole record. One transaction per batch
+/// with one prepared INSERT; a record SQLite rejects (constraint, type) is returned with
+/// SQLite's message for the error output, and the rest of the batch still commits.
+///
+/// Opened and used only on the stream's thread.
+struct TableWriter: @unchecked Sendable {
+    let path: String
+    let table: String
+    private var database: Database?
+    private var columns: [String] = []
+    private var insertSQL = ""
+
+    init(path: String, table: String) {
+        self.path = path
+        self.table = table
+    }
+
+    /// Opens the database and checks the table; called at stream start so a missing table
+    /// stops the daemon with a clear message.
+    mutating func open() throws(StorageError) {
+        let database = try Database(path: path)
+        let info = try database.rows("SELECT name FROM pragma_table_info(?)", [.text(table)])
+        columns = info.compactMap { if case let .text(name) = $0.first { return name } else { return nil } }
+        guard !columns.isEmpty else {
+            throw .sqlite(code: 1, message: "no such table: \(table) (create it in Migrations/)", sql: nil)
+        }
+        let quoted = columns.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        insertSQL = "INSERT INTO \"\(table)\" (\(quoted.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+        self.database = database
+    }
+
+    struct Outcome {
+        var inserted = 0
+        var ignoredFields = 0
+        var rejected: [(line: [UInt8], message: String)] = []
+    }
+
+    mutating func write(_ batch: Batch) throws(StorageError) -> Outcome {
+        if database == nil { try open() }
+        let database = database!
+        var outcome = Outcome()
+        let lines = batch.data.split(separator: 0x0A).map(Array.init)
+        let columns = columns
+        let insertSQL = insertSQL
+        try database.transaction { () throws(StorageError) in
+            let insert = try database.statement(insertSQL)
+            for line in lines {
+                guard case let .object(record)? = try? JSONParser().parse(line) else {
+                    outcome.rejected.append((line, "record is not a JSON object"))
+                    continue
+                }
+                outcome.ignoredFields += record.keys.filter { !columns.contains($0) }.count
+                let values = columns.map { column -> SQLValue in
+                    if column == "payload" && record["payload"] == nil { return .text(JSONValue.object(record).serialized()) }
+                    switch record[column] {
+                    case nil, .null?: return .null
+                    case let .string(text)?: return .text(text)
+                    case let .int(number)?: return .integer(number)
+                    case let .double(number)?: return .real(number)
+                    case let .bool(flag)?: return .integer(flag ? 1 : 0)
+                    case let value?: return .text(value.serialized())
+                    }
+                }
+                do throws(StorageError) {
+                    try insert.bind(values)
+                    try insert.step()
+                    outcome.inserted += 1
+                } catch {
+                    if case let .sqlite(_, message, _) = error { outcome.rejected.append((line, message)) } else { throw error }
+                }
+            }
+        }
+        return outcome
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
