@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage"]),
         // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSON"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams", "Storage", "UTC"]),

@@ -8,6 +8,7 @@ public enum HydrantCommand {
         commands:
           run        run the broker (MQTT 3.1.1) and the rules of --pipelines in the foreground
           rules      validate, test or evaluate rules (hydrant rules --help)
+          query      read-only SQL over <data>/hydrant.sqlite
           migrate    apply Migrations/ to <data>/hydrant.sqlite (hydrant migrate --help)
           bench      micro-benchmarks of the JSON parser and rule evaluation (release build)
 
@@ -17,6 +18,7 @@ public enum HydrantCommand {
 
         \(RunOptions.usage)
         \(RulesCommand.usage)
+        \(QueryCommand.usage)
         \(MigrateCommand.usage)
         \(BenchCommand.usage)
         """
@@ -51,6 +53,12 @@ public enum HydrantCommand {
                 return 0
             }
             return RulesCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
+        case "query":
+            if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+                print(QueryCommand.usage)
+                return 0
+            }
+            return QueryCommand.main(Array(arguments.dropFirst()), out: { print($0) }, err: { printError($0) })
         case "migrate":
             if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
                 print(MigrateCommand.usage)
