@@ -50,3 +50,49 @@ import Testing
         #expect(json.stdout == "[\n{\"one\":1,\"s\":\"a\",\"n\":null}\n]\n")
     }
 }
+
+/// `hydrant query --lake`: SQL over NDJSON (and gzip) files, pruned by time, matching DuckDB.
+@Suite(.timeLimit(.minutes(1))) struct LakeQueryEndToEndTests {
+    @Test func prunesByTimeAndMatchesDuckDB() throws {
+        let root = try TemporaryDirectory(prefix: "hydrant-lake-query")
+        defer { root.remove() }
+        let pipelines = root.path + "/pipelines"
+        try FileManager.default.createDirectory(atPath: pipelines, withIntermediateDirectories: true)
+        try """
+            {"streams": [{"name": "status", "destination": {"lake": {"prefix": "status/factory=!{partitionKeyFromQuery:factory}/dt=!{timestamp:yyyy-MM-dd}/"}}, "buffering": {"intervalSeconds": 60}}]}
+            """.write(toFile: pipelines + "/p.json", atomically: true, encoding: .utf8)
+        // Three hours of files, one per hour and factory; hour 10 of factory 2 gzipped.
+        for hour in [9, 10, 11] {
+            for factory in [1, 2] {
+                let directory = root.path + "/data/lake/status/factory=\(factory)/dt=2026-11-28"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let name = "status-1-2026-11-28-\(hour < 10 ? "0" : "")\(hour)-00-05-0000000\(factory)-0000-4000-8000-00000000000\(hour % 10).ndjson"
+                let lines = (1...5).map { "{\"seq\":\(hour * 100 + $0),\"temp\":\(hour).5,\"nested\":{\"a\":\($0)}}" }.joined(separator: "\n") + "\n"
+                let path = directory + "/" + name
+                try lines.write(toFile: path, atomically: true, encoding: .utf8)
+                if hour == 10 && factory == 2 {
+                    _ = try ChildProcess.run("/bin/gzip", [path])
+                }
+            }
+        }
+        let sql = "SELECT count(*) AS n, sum(seq) AS s, min(factory) AS f FROM lake"
+        let all = try ChildProcess.run(Daemon.executablePath, ["query", "--lake", "status", "--pipelines", pipelines, "--data", root.path + "/data", "--format", "ndjson", "--verbose", sql])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdoutLines == [#"{"n":30,"s":30090,"f":1}"#])
+        #expect(all.stderr.contains("6 files read (30 records), 0 pruned by time"))
+        let window = try ChildProcess.run(Daemon.executablePath, [
+            "query", "--lake", "status", "--pipelines", pipelines, "--data", root.path + "/data", "--format", "ndjson", "--verbose",
+            "--from", "2026-11-28T10:00:00Z", "--until", "2026-11-28T10:30:00Z",
+            "SELECT factory, count(*) AS n, max(json ->> '$.nested.a') AS a FROM lake GROUP BY factory ORDER BY factory",
+        ])
+        #expect(window.stdoutLines == [#"{"factory":1,"n":5,"a":5}"#, #"{"factory":2,"n":5,"a":5}"#])
+        #expect(window.stderr.contains("2 files read (10 records), 4 pruned by time"))
+        // DuckDB over the same files agrees.
+        let duck = try ChildProcess.run("python3", ["-c", "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())",
+            "SELECT count(*), sum(seq) FROM read_json_auto(['\(root.path)/data/lake/status/**/*.ndjson', '\(root.path)/data/lake/status/**/*.ndjson.gz'], hive_partitioning = true)"], timeout: 60)
+        #expect(duck.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[(30, 30090)]")
+        let unknown = try ChildProcess.run(Daemon.executablePath, ["query", "--lake", "nope", "--pipelines", pipelines, "--data", root.path + "/data", sql])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("unknown lake stream 'nope' (known: status)"))
+    }
+}
