@@ -166,8 +166,12 @@ struct StreamWorker: Sendable {
         do {
             try writer.write(batch.data, prefix: directory, arrivalMillis: batch.firstArrivalMillis)
             metrics.filesWritten.add(1, ordering: .relaxed)
-            metrics.recordsWritten.add(UInt64(batch.records), ordering: .relaxed)
-            if isError { metrics.errorRecords.add(UInt64(batch.records), ordering: .relaxed) }
+            // Delivered records and error-output records are counted apart.
+            if isError {
+                metrics.errorRecords.add(UInt64(batch.records), ordering: .relaxed)
+            } else {
+                metrics.recordsWritten.add(UInt64(batch.records), ordering: .relaxed)
+            }
         } catch {
             metrics.writeFailures.add(1, ordering: .relaxed)
             // Exponential backoff from 1 s to 60 s, for as long as it takes: the journal holds

@@ -122,3 +122,45 @@ final class Locked: @unchecked Sendable {
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
+
+/// Streams into SQLite tables: column mapping and per-record rejects.
+@Suite struct TableStreamTests {
+    @Test func mapsFieldsToColumnsAndRejectsRowsOneByOne() throws {
+        let root = NSTemporaryDirectory() + "hydrant-table-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let database = root + "/hydrant.sqlite"
+        let setup = Process()
+        setup.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        setup.arguments = [database, "CREATE TABLE t (n INTEGER NOT NULL CHECK (n < 100), x REAL, ok INTEGER, tags TEXT, payload TEXT)"]
+        try setup.run()
+        setup.waitUntilExit()
+        guard case let .object(settings) = try JSONParser().parse(#"{"destination": {"sqlite": {"table": "t"}}, "buffering": {"intervalSeconds": 60}}"#),
+            case let .success(config) = StreamConfig.parse(name: "tab", settings)
+        else { Issue.record("config"); return }
+        let stream = try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", databasePath: database, log: { _ in })
+        stream.submit(StreamRecord(record: ["n": 1, "x": 2.5, "ok": true, "tags": ["a", "b"], "extra": "ignored"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
+        stream.submit(StreamRecord(record: ["n": 500], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
+        stream.submit(StreamRecord(record: ["x": 1.0], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
+        stream.submit(StreamRecord(record: ["n": 2, "payload": "mine"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
+        stream.shutdown()
+        let query = Process()
+        query.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        query.arguments = [database, "SELECT n, x, ok, tags, payload FROM t ORDER BY n"]
+        let pipe = Pipe()
+        query.standardOutput = pipe
+        try query.run()
+        let rows = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+        query.waitUntilExit()
+        #expect(rows == [#"1|2.5|1|["a","b"]|{"n":1,"x":2.5,"ok":true,"tags":["a","b"],"extra":"ignored"}"#, "2||||mine"])
+        #expect(stream.metrics.recordsWritten.load(ordering: .relaxed) == 2)
+        #expect(stream.metrics.sqliteRejected.load(ordering: .relaxed) == 2)
+        #expect(stream.metrics.ignoredFields.load(ordering: .relaxed) == 1)  // "extra"
+        #expect(stream.metrics.errorRecords.load(ordering: .relaxed) == 2)
+        let errors = (FileManager.default.enumerator(atPath: root + "/lake")?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".ndjson") }
+        #expect(errors.count == 1 && errors[0].hasPrefix("errors/tab/sqlite-rejected/"))
+        let text = try String(contentsOfFile: root + "/lake/" + errors[0], encoding: .utf8)
+        #expect(text.contains("CHECK constraint failed: n < 100"))
+        #expect(text.contains("NOT NULL constraint failed: t.n"))
+    }
+}
