@@ -11,7 +11,7 @@ import Glibc
 public enum QueryCommand {
     public static let usage = """
         usage: hydrant query [--data ./data] [--format table|csv|json|ndjson] 'SELECT …'
-               hydrant query --lake STREAM [--since 2h | --from T --until T] [--pipelines ./Pipelines]
+               hydrant query --lake STREAM [--since 2h | --from T --until T] [--partition KEY=VALUE]… [--pipelines ./Pipelines]
                              [--data ./data] [--format …] [--verbose] 'SELECT … FROM lake …'
         """
 
@@ -24,6 +24,7 @@ public enum QueryCommand {
         var from: Int64?
         var until: Int64?
         var verbose = false
+        var partitions: [String: String] = [:]
         var index = 0
         var flags: [String] = []
         // The SQL is the one argument that is not a flag or a flag's value.
@@ -57,6 +58,12 @@ public enum QueryCommand {
                 case "--lake": lake = try parser.value(for: flag)
                 case "--pipelines": pipelines = try parser.value(for: flag)
                 case "--verbose": verbose = true
+                case "--partition":
+                    let text = try parser.value(for: flag)
+                    guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                        throw parser.error("--partition takes KEY=VALUE (a hive partition directory), got '\(text)'")
+                    }
+                    partitions[String(text[..<equals])] = String(text[text.index(after: equals)...])
                 case "--since":
                     let text = try parser.value(for: flag)
                     guard let span = duration(text) else { throw parser.error("--since takes a duration like 90s, 30m, 2h or 7d, got '\(text)'") }
@@ -70,9 +77,9 @@ public enum QueryCommand {
             }
             guard let sql else { throw parser.error("query needs the SQL to run") }
             if let lake {
-                return queryLake(stream: lake, sql: sql, data: data, pipelines: pipelines, from: from, until: until, format: format, verbose: verbose, out: out, err: err)
+                return queryLake(stream: lake, sql: sql, data: data, pipelines: pipelines, from: from, until: until, partitions: partitions, format: format, verbose: verbose, out: out, err: err)
             }
-            if from != nil || until != nil { throw parser.error("--since, --from and --until go with --lake") }
+            if from != nil || until != nil || !partitions.isEmpty { throw parser.error("--since, --from, --until and --partition go with --lake") }
             let path = data + "/hydrant.sqlite"
             guard access(path, R_OK) == 0 else {
                 err("hydrant query: no database at \(path) (run the daemon or `hydrant migrate --data \(data)` first)")
@@ -92,7 +99,7 @@ public enum QueryCommand {
     }
 
     static func queryLake(
-        stream: String, sql: String, data: String, pipelines directory: String, from: Int64?, until: Int64?,
+        stream: String, sql: String, data: String, pipelines directory: String, from: Int64?, until: Int64?, partitions: [String: String],
         format: Query.Format, verbose: Bool, out: (String) -> Void, err: (String) -> Void
     ) -> Int32 {
         let pipelines: PipelineSet
@@ -108,11 +115,11 @@ public enum QueryCommand {
             return 1
         }
         let lakeQuery = LakeQuery(root: data + "/lake", stream: stream, fileSpanMillis: max(definition.config.buffering.intervalMillis, 1000))
-        let selection = lakeQuery.files(from: from, until: until)
+        let selection = lakeQuery.files(from: from, until: until, partitions: partitions)
         do throws(StorageError) {
             let database = try Database(path: ":memory:")
             let records = try lakeQuery.load(selection.files, into: database)
-            if verbose { err("hydrant query: \(selection.files.count) files read (\(records) records), \(selection.pruned) pruned by time") }
+            if verbose { err("hydrant query: \(selection.files.count) files read (\(records) records), \(selection.pruned) pruned by time or partition") }
             try Query.run(sql, on: database, format: format, output: out)
             return 0
         } catch {

@@ -26,11 +26,13 @@ public struct LakeQuery {
         public var pruned = 0
     }
 
-    /// The stream's object files (relative to the lake root) overlapping [from, until].
-    public func files(from: Int64?, until: Int64?) -> Selection {
+    /// The stream's object files (relative to the lake root) overlapping [from, until] and,
+    /// for every `partitions` key, under its `key=value` directory (other directories of
+    /// that key are not even listed).
+    public func files(from: Int64?, until: Int64?, partitions: [String: String] = [:]) -> Selection {
         var selection = Selection()
         let objectPrefix = stream + "-"
-        for path in walk("") where isObject(path, prefix: objectPrefix) {
+        for path in walk("", partitions: partitions, pruned: &selection.pruned) where isObject(path, prefix: objectPrefix) {
             let name = path.split(separator: "/").last.map(String.init) ?? path
             guard let start = Self.objectTime(name, stream: stream) else {
                 selection.files.append(path)  // no time in the name: cannot prune, so read it
@@ -56,14 +58,23 @@ public struct LakeQuery {
         return TimePattern("yyyy-MM-dd-HH-mm-ss")?.parse(String(stamp))
     }
 
-    private func walk(_ relative: String) -> [String] {
+    private func walk(_ relative: String, partitions: [String: String], pruned: inout Int) -> [String] {
         var result: [String] = []
         let directory = relative.isEmpty ? root : root + "/" + relative
         for name in FileSystem.list(directory) where !name.hasPrefix(".") {
             let path = relative.isEmpty ? name : relative + "/" + name
             var info = stat()
             guard stat(root + "/" + path, &info) == 0 else { continue }
-            if info.st_mode & S_IFMT == S_IFDIR { result += walk(path) } else { result.append(path) }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                if let equals = name.firstIndex(of: "="), let wanted = partitions[String(name[..<equals])],
+                    String(name[name.index(after: equals)...]) != wanted {
+                    pruned += 1
+                    continue
+                }
+                result += walk(path, partitions: partitions, pruned: &pruned)
+            } else {
+                result.append(path)
+            }
         }
         return result
     }

@@ -79,14 +79,21 @@ import Testing
         let all = try ChildProcess.run(Daemon.executablePath, ["query", "--lake", "status", "--pipelines", pipelines, "--data", root.path + "/data", "--format", "ndjson", "--verbose", sql])
         #expect(all.status == 0, "\(all.stderr)")
         #expect(all.stdoutLines == [#"{"n":30,"s":30090,"f":1}"#])
-        #expect(all.stderr.contains("6 files read (30 records), 0 pruned by time"))
+        #expect(all.stderr.contains("6 files read (30 records), 0 pruned by time or partition"))
         let window = try ChildProcess.run(Daemon.executablePath, [
             "query", "--lake", "status", "--pipelines", pipelines, "--data", root.path + "/data", "--format", "ndjson", "--verbose",
             "--from", "2026-11-28T10:00:00Z", "--until", "2026-11-28T10:30:00Z",
             "SELECT factory, count(*) AS n, max(json ->> '$.nested.a') AS a FROM lake GROUP BY factory ORDER BY factory",
         ])
         #expect(window.stdoutLines == [#"{"factory":1,"n":5,"a":5}"#, #"{"factory":2,"n":5,"a":5}"#])
-        #expect(window.stderr.contains("2 files read (10 records), 4 pruned by time"))
+        #expect(window.stderr.contains("2 files read (10 records), 4 pruned by time or partition"))
+        // A partition predicate skips the other factory's directory without opening it.
+        let onePartition = try ChildProcess.run(Daemon.executablePath, [
+            "query", "--lake", "status", "--pipelines", pipelines, "--data", root.path + "/data", "--format", "csv", "--verbose",
+            "--partition", "factory=2", "--since", "100000d", "SELECT count(*) AS n FROM lake",
+        ])
+        #expect(onePartition.stdoutLines == ["n", "15"])
+        #expect(onePartition.stderr.contains("3 files read (15 records), 1 pruned by time or partition"))
         // DuckDB over the same files agrees.
         let duck = try ChildProcess.run("python3", ["-c", "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())",
             "SELECT count(*), sum(seq) FROM read_json_auto(['\(root.path)/data/lake/status/**/*.ndjson', '\(root.path)/data/lake/status/**/*.ndjson.gz'], hive_partitioning = true)"], timeout: 60)
