@@ -38,8 +38,8 @@ for qos in 0 1; do
         for run in $(seq 1 "$RUNS"); do
             data="$OUT/data-$setup-$qos-$run"
             case $setup in
-            broker) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
-            lake) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" 2>>"$OUT/broker.log" & bpid=$! ;;
+            broker) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
+            lake) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             mosquitto) mosquitto -c "$MQTTLOAD_DIR/mosquitto-nodelay.conf" 2>>"$OUT/broker.log" & bpid=$! ;;
             esac
             wait_port

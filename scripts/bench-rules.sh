@@ -24,7 +24,7 @@ echo "{\"rules\": [$rule]}" >"$OUT/one/bench.json"
 .build/release/hydrant rules validate --pipelines "$OUT/thousand"
 
 for set in none one thousand; do
-    BROKER_CMD="$PWD/.build/release/hydrant run --port $PORT --log-level warning --pipelines $OUT/$set" \
+    BROKER_CMD="$PWD/.build/release/hydrant run --port $PORT --log-level warning --pipelines $OUT/$set --migrations $OUT/none --data $OUT/$set/data" \
         OUT="$OUT/$set/results" "$MQTTLOAD_DIR/bench.sh" >/dev/null
 done
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) medians of $RUNS; results in $OUT"

@@ -17,7 +17,9 @@ mkdir -p "$OUT"
 command -v mosquitto >/dev/null || { echo "mosquitto not installed (apt-get install mosquitto)" >&2; exit 1; }
 
 swift build -c release --product hydrant >/dev/null
-HYDRANT="$PWD/.build/release/hydrant run --port $PORT --log-level warning"
+# The broker alone: no pipelines, no migrations, data in the output directory.
+mkdir -p "$OUT/empty"
+HYDRANT="$PWD/.build/release/hydrant run --port $PORT --log-level warning --pipelines $OUT/empty --migrations $OUT/empty --data $OUT/data"
 MOSQUITTO="mosquitto -c $(cd "$MQTTLOAD_DIR" && pwd)/mosquitto-nodelay.conf"
 
 export RUNS SCENARIOS PORT
