@@ -173,20 +173,21 @@ struct StreamWorker: Sendable {
                 metrics.recordsWritten.add(UInt64(batch.records), ordering: .relaxed)
             }
         } catch {
-            metrics.writeFailures.add(1, ordering: .relaxed)
-            // Exponential backoff from 1 s to 60 s, for as long as it takes: the journal holds
-            // the records, so nothing is lost while the disk is full or read-only.
-            let backoff = min(60_000, 1000 << min(attempts, 6))
-            if attempts == 0 || attempts % 10 == 0 {
-                log("stream=\(config.name) write failed (attempt \(attempts + 1)), retrying in \(backoff / 1000)s: \(error)")
-            }
-            failed.append((batch, attempts + 1, now + Int64(backoff), firstFailure ?? now))
+            scheduleRetry(batch, now: now, attempts: attempts, firstFailure: firstFailure, error: "\(error)")
         }
     }
 
-    /// Retries failed writes that are due. A batch still failing after `retrySeconds` goes
-    /// to the error output as `delivery-failed` envelopes (Firehose's behaviour); if even
-    /// that cannot be written, it stays in the journal and retrying goes on.
+    /// Exponential backoff from 1 s to 60 s, for as long as it takes: the journal holds the
+    /// records, so nothing is lost while the disk is full or read-only.
+    mutating func scheduleRetry(_ batch: Batch, now: Int64, attempts: Int, firstFailure: Int64?, error: String) {
+        metrics.writeFailures.add(1, ordering: .relaxed)
+        let backoff = min(60_000, 1000 << min(attempts, 6))
+        if attempts == 0 || attempts % 10 == 0 {
+            log("stream=\(config.name) write failed (attempt \(attempts + 1)), retrying in \(backoff / 1000)s: \(error)")
+        }
+        failed.append((batch, attempts + 1, now + Int64(backoff), firstFailure ?? now))
+    }
+
     /// One transaction per batch; rejected records go to the error output with SQLite's
     /// message, the rest commits.
     mutating func writeTable(_ batch: Batch, now: Int64, attempts: Int, firstFailure: Int64?) {
@@ -201,15 +202,13 @@ struct StreamWorker: Sendable {
                 buffer(envelopeLine, partition: partition, arrival: batch.firstArrivalMillis, sequence: batch.firstSequence, now: now)
             }
         } catch {
-            metrics.writeFailures.add(1, ordering: .relaxed)
-            let backoff = min(60_000, 1000 << min(attempts, 6))
-            if attempts == 0 || attempts % 10 == 0 {
-                log("stream=\(config.name) table write failed (attempt \(attempts + 1)), retrying in \(backoff / 1000)s: \(error)")
-            }
-            failed.append((batch, attempts + 1, now + Int64(backoff), firstFailure ?? now))
+            scheduleRetry(batch, now: now, attempts: attempts, firstFailure: firstFailure, error: "\(error)")
         }
     }
 
+    /// Retries failed writes that are due. A batch still failing after `retrySeconds` goes
+    /// to the error output as `delivery-failed` envelopes (Firehose's behaviour); if even
+    /// that cannot be written, it stays in the journal and retrying goes on.
     mutating func retryFailed(now: Int64) {
         guard failed.contains(where: { $0.nextAttempt <= now }) else { return }
         let due = failed.filter { $0.nextAttempt <= now }
