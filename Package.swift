@@ -15,7 +15,9 @@ let package = Package(
         .target(name: "UTC"),
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage"]),
+        // Write-ahead journals and durable file writes, shared by streams and broker state.
+        .target(name: "Durable", dependencies: ["CZlib"]),
+        .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage", "Durable"]),
         // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Storage", dependencies: ["CSQLite", "JSON"]),
@@ -27,7 +29,8 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "UTCTests", dependencies: ["UTC"]),
-        .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC"]),
+        .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC", "Durable"]),
+        .testTarget(name: "DurableTests", dependencies: ["Durable"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "MQTT", "HydrantTesting"]),

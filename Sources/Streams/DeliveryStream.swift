@@ -1,3 +1,4 @@
+import Durable
 import CSystem
 import JSON
 import Storage
@@ -100,8 +101,8 @@ public final class DeliveryStream: Sendable {
         self.log = log
         self.onDrained = onDrained
         wakeFD = hy_eventfd()
-        let journal = try Journal(directory: journalRoot + "/" + config.name)
-        let recovery = try journal.recover()
+        let journal = try StreamError.wrap { () throws(DurableError) in try Journal(directory: journalRoot + "/" + config.name) }
+        let recovery = try StreamError.wrap { () throws(DurableError) in try journal.recover() }
         for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
         if !recovery.records.isEmpty {
             log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet delivered")

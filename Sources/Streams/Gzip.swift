@@ -25,9 +25,4 @@ enum Gzip {
         output.removeSubrange(produced...)
         return output
     }
-
-    /// CRC-32 (the gzip/zlib polynomial), used to frame journal records.
-    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        UInt32(CZlib.crc32(0, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count)))
-    }
 }

@@ -1,3 +1,4 @@
+import Durable
 import CZlib
 import JSON
 import Storage

@@ -1,3 +1,4 @@
+import Durable
 import JSON
 import UTC
 
@@ -35,7 +36,7 @@ public struct LakeWriter: Sendable {
     /// Writes `data` under `prefix` (a rendered, relative directory); returns the object's
     /// path relative to the lake root.
     @discardableResult
-    public func write(_ data: [UInt8], prefix: String, arrivalMillis: Int64) throws(StreamError) -> String {
+    public func write(_ data: [UInt8], prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
         let directory = root + "/" + prefix
         try FileSystem.makeDirectories(directory)
         let name = objectName(arrivalMillis: arrivalMillis, uuid: RandomUUID.make())
@@ -44,12 +45,12 @@ public struct LakeWriter: Sendable {
         let bytes = compression == .gzip ? Gzip.compress(data) : data
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: temporary, errno: errno) }
-        do throws(StreamError) {
+        do throws(DurableError) {
             let written = bytes.withUnsafeBytes { raw in
-                Result { () throws(StreamError) in try FileSystem.writeAll(fd, raw, path: temporary) }
+                Result { () throws(DurableError) in try FileSystem.writeAll(fd, raw, path: temporary) }
             }
             try written.get()
-            guard fsync(fd) == 0 else { throw StreamError.io(operation: "fsync", path: temporary, errno: errno) }
+            guard fsync(fd) == 0 else { throw DurableError.io(operation: "fsync", path: temporary, errno: errno) }
         } catch {
             close(fd)
             unlink(temporary)

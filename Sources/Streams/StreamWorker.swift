@@ -1,3 +1,4 @@
+import Durable
 import CSystem
 import JSON
 import Storage

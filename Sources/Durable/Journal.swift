@@ -32,7 +32,7 @@ public final class Journal: @unchecked Sendable {
     public struct Recovery: Sendable {
         public var records: [JournalRecord] = []
         /// Problems found and repaired (truncated tails), for the log.
-        public var repairs: [StreamError] = []
+        public var repairs: [DurableError] = []
     }
 
     public let directory: String
@@ -45,7 +45,7 @@ public final class Journal: @unchecked Sendable {
     public private(set) var committedSequence: UInt64 = 0
 
     /// Opens (creating if needed) the journal in `directory` and recovers what it holds.
-    public init(directory: String, segmentBytes: Int = 64 << 20) throws(StreamError) {
+    public init(directory: String, segmentBytes: Int = 64 << 20) throws(DurableError) {
         self.directory = directory
         self.segmentBytes = segmentBytes
         try FileSystem.makeDirectories(directory)
@@ -60,7 +60,7 @@ public final class Journal: @unchecked Sendable {
 
     /// Reads every segment, truncating a torn or corrupt tail, and returns the records in
     /// order. New appends continue after the last recovered sequence.
-    public func recover() throws(StreamError) -> Recovery {
+    public func recover() throws(DurableError) -> Recovery {
         var recovery = Recovery()
         for name in FileSystem.list(directory) where name.hasSuffix(".seg") {
             let path = directory + "/" + name
@@ -103,7 +103,7 @@ public final class Journal: @unchecked Sendable {
         let crc = readUInt32(bytes, offset + 4)
         guard length >= 18, offset + 8 + length <= bytes.count else { return .damaged("torn frame (length \(length))") }
         let payload = bytes[(offset + 8)..<(offset + 8 + length)]
-        guard payload.withUnsafeBytes({ Gzip.crc32($0) }) == crc else { return .damaged("CRC mismatch") }
+        guard payload.withUnsafeBytes({ CRC32.checksum($0) }) == crc else { return .damaged("CRC mismatch") }
         var p = payload.startIndex
         let sequence = readUInt64(bytes, p)
         let arrival = Int64(bitPattern: readUInt64(bytes, p + 8))
@@ -139,7 +139,7 @@ public final class Journal: @unchecked Sendable {
         }
         pending.append(contentsOf: line)
         let payloadLength = pending.count - frameStart - 8
-        let crc = pending.withUnsafeBytes { Gzip.crc32(UnsafeRawBufferPointer(rebasing: $0[(frameStart + 8)...])) }
+        let crc = pending.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(frameStart + 8)...])) }
         Journal.store(UInt32(payloadLength), at: frameStart, in: &pending)
         Journal.store(crc, at: frameStart + 4, in: &pending)
         pendingLast = sequence
@@ -154,14 +154,14 @@ public final class Journal: @unchecked Sendable {
 
     /// Writes the pending group and fsyncs once; returns the highest durable sequence.
     @discardableResult
-    public func commit() throws(StreamError) -> UInt64 {
+    public func commit() throws(DurableError) -> UInt64 {
         guard !pending.isEmpty else { return committedSequence }
         if fd < 0 || segments.last.map({ $0.bytes >= segmentBytes }) ?? true {
             try openSegment(first: committedSequence + 1)
         }
         let path = segments[segments.count - 1].path
         let written = pending.withUnsafeBytes { raw in
-            Result { () throws(StreamError) in try FileSystem.writeAll(fd, raw, path: path) }
+            Result { () throws(DurableError) in try FileSystem.writeAll(fd, raw, path: path) }
         }
         try written.get()
         guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
@@ -172,7 +172,7 @@ public final class Journal: @unchecked Sendable {
         return committedSequence
     }
 
-    private func openSegment(first: UInt64) throws(StreamError) {
+    private func openSegment(first: UInt64) throws(DurableError) {
         if fd >= 0 { close(fd) }
         var digits = String(first)
         digits = String(repeating: "0", count: max(0, 20 - digits.count)) + digits

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// The POSIX calls the lake writer and the journal need, with errors as `StreamError`.
-enum FileSystem {
-    static func makeDirectories(_ path: String) throws(StreamError) {
+/// The POSIX calls the lake writer and the journal need, with errors as `DurableError`.
+public enum FileSystem {
+    public static func makeDirectories(_ path: String) throws(DurableError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
@@ -17,19 +17,19 @@ enum FileSystem {
         }
     }
 
-    static func parent(of path: String) -> String {
+    public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func syncDirectory(_ path: String) throws(StreamError) {
+    public static func syncDirectory(_ path: String) throws(DurableError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StreamError) {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(DurableError) {
         var offset = 0
         while offset < bytes.count {
             let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -41,7 +41,7 @@ enum FileSystem {
         }
     }
 
-    static func list(_ directory: String) -> [String] {
+    public static func list(_ directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
@@ -54,7 +54,7 @@ enum FileSystem {
         return names.sorted()
     }
 
-    static func readFile(_ path: String) throws(StreamError) -> [UInt8] {
+    public static func readFile(_ path: String) throws(DurableError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         defer { close(fd) }
