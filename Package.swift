@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Storage", dependencies: ["CSQLite", "JSON"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
-        .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC"]),
+        .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC", "Durable"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams", "Storage", "UTC"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         .target(name: "HydrantTesting", dependencies: ["MQTT", "Broker", "Hydrant"]),

@@ -1,3 +1,4 @@
+import Durable
 import CSystem
 import MQTT
 
@@ -136,6 +137,7 @@ extension Broker {
     }
 
     func flushPending() {
+        commitState()
         var index = 0
         // Flushing may pump session queues, which can schedule more flushes.
         while index < flushList.count {
@@ -147,8 +149,25 @@ extension Broker {
         flushList.removeAll(keepingCapacity: true)
     }
 
+    /// Makes retained changes durable before any acknowledgement that depends on them
+    /// leaves (every flush goes through here). A failing disk is logged every 10 s and
+    /// retried on the next flush.
+    func commitState() {
+        guard let retainedLog, retainedLog.hasPending else { return }
+        do throws(DurableError) {
+            try retainedLog.commit()
+        } catch {
+            let now = hy_monotonic_ns()
+            if now - lastStateFailureLog > 10_000_000_000 {
+                logger.error("retained messages not persisted, retrying: \(error)")
+                lastStateFailureLog = now
+            }
+        }
+    }
+
     /// Writes as much of the buffer as the kernel takes; waits for EPOLLOUT for the rest.
     func flush(_ connection: Connection) {
+        commitState()
         let pending = connection.pendingBytes
         guard pending > 0 else {
             if connection.waitingForWritable { setWritableInterest(connection, false) }

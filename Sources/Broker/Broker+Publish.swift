@@ -30,7 +30,10 @@ extension Broker {
 
     /// A message the broker takes responsibility for: retained store, subscribers, tap.
     func accept(_ message: Message, ack: PendingAck? = nil) {
-        if message.retain { retained.store(message) }
+        if message.retain {
+            retained.store(message)
+            retainedLog?.append(message)
+        }
         route(message)
         tap?.publishAccepted(message, ack: ack)
     }

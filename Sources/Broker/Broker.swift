@@ -21,6 +21,8 @@ final class Broker {
     let tap: (any PublishTap)?
     let injector: MessageInjector?
     let flowControl: FlowControl?
+    let retainedLog: RetainedLog?
+    var lastStateFailureLog: UInt64 = 0
     let ackCompletions = WakeupQueue<PendingAck>()
     let epollFD: Int32
     let listenFD: Int32
@@ -49,7 +51,7 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, listenFD: Int32, wakeFD: Int32,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, listenFD: Int32, wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
@@ -57,6 +59,7 @@ final class Broker {
         self.tap = tap
         self.injector = injector
         self.flowControl = flowControl
+        self.retainedLog = retainedLog
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
@@ -84,6 +87,11 @@ final class Broker {
         }
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         events = UnsafeMutablePointer<hy_epoll_event>.allocate(capacity: Int(Broker.maxEvents))
+        if let retainedLog {
+            for message in retainedLog.recovered { retained.store(message) }
+            if !retainedLog.recovered.isEmpty { logger.info("retained messages restored count=\(retainedLog.recovered.count)") }
+            retainedLog.releaseRecovered()
+        }
         let now = hy_monotonic_ns()
         startedAt = now
         nextTickAt = now + Broker.tickNanos

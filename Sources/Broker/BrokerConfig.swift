@@ -21,6 +21,8 @@ public struct BrokerConfig: Sendable, Hashable {
     public var maxWriteBuffer: Int = 1 << 20
     /// Seconds between $SYS updates; 0 disables them.
     public var sysInterval: Int = 10
+    /// Where broker state lives (retained messages); nil keeps it in memory only.
+    public var stateDirectory: String?
     /// Seconds a connection may stay open without sending CONNECT.
     public var connectTimeout: Int = 10
 

@@ -3,6 +3,8 @@
 public enum BrokerError: Error, Sendable, CustomStringConvertible {
     /// The listening socket could not be created or bound.
     case listenFailed(host: String, port: Int, errno: Int32)
+    /// Broker state on disk could not be opened or written.
+    case state(String)
     /// epoll or eventfd could not be created.
     case systemCallFailed(String, errno: Int32)
 
@@ -10,6 +12,8 @@ public enum BrokerError: Error, Sendable, CustomStringConvertible {
         switch self {
         case let .listenFailed(host, port, code):
             return "cannot listen on \(host):\(port): \(SystemError.message(code))"
+        case let .state(message):
+            return "broker state: \(message)"
         case let .systemCallFailed(call, code):
             return "\(call) failed: \(SystemError.message(code))"
         }

@@ -1,3 +1,4 @@
+import Durable
 import CSystem
 import Synchronization
 
@@ -18,6 +19,7 @@ public final class BrokerServer: Sendable {
     private let tap: (any PublishTap)?
     private let injector: MessageInjector?
     private let flowControl: FlowControl?
+    private let retainedLog: RetainedLog?
     private let stopRequested = Atomic<Bool>(false)
 
     public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil) throws(BrokerError) {
@@ -28,6 +30,19 @@ public final class BrokerServer: Sendable {
         guard wake >= 0 else {
             close(fd)
             throw .systemCallFailed("eventfd", errno: errno)
+        }
+        if let directory = config.stateDirectory {
+            do throws(DurableError) {
+                let log = try RetainedLog(directory: directory + "/retained")
+                for repair in log.repairs { logger.warning("retained messages journal repaired: \(repair)") }
+                retainedLog = log
+            } catch {
+                close(fd)
+                close(wake)
+                throw .state("\(error)")
+            }
+        } else {
+            retainedLog = nil
         }
         self.config = config
         self.port = Int(bound)
@@ -47,7 +62,7 @@ public final class BrokerServer: Sendable {
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, listenFD: listenFD, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, listenFD: listenFD, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
         logger.info("listening address=\(config.host):\(port)")
         broker.run()

@@ -41,8 +41,10 @@ public enum Daemon {
         let injector = MessageInjector()
         let engine = RulesEngine(pipelines: pipelines, injector: injector, streams: streams, flowControl: flowControl, logger: logger)
         let server: BrokerServer
+        var brokerConfig = options.broker
+        brokerConfig.stateDirectory = options.dataDirectory + "/state"
         do {
-            server = try BrokerServer(config: options.broker, logger: logger, tap: engine, injector: injector, flowControl: flowControl)
+            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl)
         } catch {
             logger.error("\(error)")
             return 1

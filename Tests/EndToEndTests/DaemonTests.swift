@@ -102,3 +102,22 @@ import Testing
         #expect(try daemon.stop() == 0)
     }
 }
+
+/// Broker state that survives `kill -9` (issue #7 starts here: retained messages).
+@Suite(.timeLimit(.minutes(1))) struct DurableStateTests {
+    @Test func retainedMessagesSurviveKillNine() throws {
+        let data = try TemporaryDirectory(prefix: "hydrant-retained")
+        defer { data.remove() }
+        let first = try Daemon([], logLevel: "info", dataDirectory: data)
+        try E2E.publish(first, ["-t", "factory/1/machine/2/status", "-m", "{\"state\":\"stopped\"}", "-r", "-q", "1"])
+        try E2E.publish(first, ["-t", "factory/1/machine/3/status", "-m", "{\"state\":\"running\"}", "-r", "-q", "1"])
+        try E2E.publish(first, ["-t", "factory/1/machine/3/status", "-n", "-r", "-q", "1"])
+        first.process.kill(SIGKILL)
+        try first.process.waitForExit(timeout: 10)
+        let second = try Daemon([], logLevel: "info", dataDirectory: data)
+        #expect(second.log.contains("retained messages restored count=1"))
+        let sub = try E2E.subscribe(second, ["-t", "factory/+/machine/+/status", "-v", "-F", "%t %r %p", "-W", "1"])
+        #expect(sub.stdoutLines == ["factory/1/machine/2/status 1 {\"state\":\"stopped\"}"])
+        #expect(try second.stop() == 0)
+    }
+}
