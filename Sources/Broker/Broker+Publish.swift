@@ -54,7 +54,7 @@ extension Broker {
         if free { flushAcknowledgements(connection) }
     }
 
-    /// An acknowledgement whose holders all released it (from AckCompletions).
+    /// An acknowledgement whose holders all released it (drained from `ackCompletions`).
     func acknowledgementCompleted(_ ack: PendingAck) {
         guard let connection = connection(for: ack.connectionToken) else { return }  // gone: the client resends
         flushAcknowledgements(connection)
