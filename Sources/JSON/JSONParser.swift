@@ -96,8 +96,6 @@ public struct JSONDocument: Sendable {
     /// The whole document as a `JSONValue`.
     public var value: JSONValue { bytes.withUnsafeBytes { materialize(0, $0) } }
 
-    public var isObject: Bool { tape[0].kind == .object }
-
     /// A top-level field of an object document (the last one, if the key repeats), or nil.
     public func field(_ key: String) -> JSONValue? {
         guard tape[0].kind == .object else { return nil }

@@ -16,9 +16,4 @@ public enum MQTTString {
     public static func decode(_ bytes: [UInt8]) -> String? {
         bytes.withUnsafeBytes { decode($0) }
     }
-
-    /// True when `string` can be sent as an MQTT string: no U+0000 and at most 65,535 bytes.
-    public static func isValid(_ string: String) -> Bool {
-        string.utf8.count <= 65_535 && !string.utf8.contains(0)
-    }
 }

@@ -51,7 +51,6 @@ public struct Batcher: Sendable {
 
     public var activePartitions: Int { open.count }
     public var bufferedRecords: Int { open.values.reduce(0) { $0 + $1.records } }
-    public var bufferedBytes: Int { open.values.reduce(0) { $0 + $1.data.count } }
 
     /// Adds one record (its NDJSON line, newline included). Batches are mutated in place
     /// in the dictionary: copying one out and back would copy its bytes on every record.

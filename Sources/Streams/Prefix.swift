@@ -101,8 +101,6 @@ public struct Prefix: Sendable {
         }
     }
 
-    public var usesRandomString: Bool { parts.contains { if case .randomString = $0 { return true } else { return false } } }
-
     /// The directory (relative to the lake root) for a file whose oldest record arrived at
     /// `arrivalMillis`; every timestamp in the prefix sees that same instant. Partition
     /// values are sanitized by the caller (`PartitionValue`).

@@ -33,7 +33,6 @@ import Testing
         #expect(prefix.render(arrivalMillis: Self.instant, partitionValues: [], errorOutputType: "partitionKeyMissing", randomString: { "abcdefghijk" }) ==
                 "errors/partitionKeyMissing/abcdefghijk/2026/")
         #expect(Prefix.randomString().count == 11)
-        #expect(prefix.usesRandomString)
     }
 
     @Test(arguments: [
