@@ -35,7 +35,13 @@ extension Statement {
                 guard case let .object(payload) = try context.json() else {
                     throw RuleEvaluationError("SELECT * with other fields needs a JSON object payload")
                 }
-                for (key, value) in payload { object[key] = value }
+                // `SELECT *, …` (the common shape) starts from the payload object as it is
+                // instead of re-inserting its fields one by one.
+                if object.isEmpty {
+                    object = payload
+                } else {
+                    for (key, value) in payload { object[key] = value }
+                }
             case let .expression(expression, name):
                 if let value = try Evaluator.evaluate(expression, context) { object[name] = value }
             }
