@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage", "Durable"]),
         // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Storage", dependencies: ["CSQLite", "JSON"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Durable"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC", "Durable"]),
         .target(name: "Hydrant", dependencies: ["Broker", "MQTT", "JSON", "Rules", "Streams", "Storage", "UTC"]),

@@ -135,7 +135,7 @@ public struct Parser {
         case let .field(name), let .member(_, name): return name
         default:
             let characters = Array(source)
-            return String(characters[start..<min(end, characters.count)]).trimmingCharacters(in: " ")
+            return String(characters[start..<min(end, characters.count)]).trimmingWhitespace()
         }
     }
 
@@ -331,14 +331,5 @@ public struct Parser {
         } while accept(symbol: ",")
         try expect(symbol: "]")
         return .array(elements)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return String(s)
     }
 }

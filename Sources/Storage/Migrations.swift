@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Durable
 
 /// One `NNNN_description.sql` file of the migrations directory.
 public struct Migration: Sendable, Hashable {
@@ -39,7 +37,7 @@ public struct MigrationRunner {
     /// The migration files, checked: names, duplicate versions.
     public func migrations() throws(StorageError) -> [Migration] {
         var result: [Migration] = []
-        for name in Self.list(directory) where name.hasSuffix(".sql") {
+        for name in FileSystem.list(directory) where name.hasSuffix(".sql") {
             let digits = name.prefix { $0.isNumber }
             guard digits.count >= 1, let version = Int(digits), name.dropFirst(digits.count).first == "_" else {
                 throw .invalidMigrationFile(file: directory + "/" + name, reason: "a migration is named NNNN_description.sql")
@@ -48,7 +46,8 @@ public struct MigrationRunner {
                 throw .invalidMigrationFile(file: directory + "/" + name, reason: "version \(version) is also \(other.file)")
             }
             let path = directory + "/" + name
-            guard let text = Self.read(path) else { throw .invalidMigrationFile(file: path, reason: "cannot read the file") }
+            guard let bytes = try? FileSystem.readFile(path) else { throw .invalidMigrationFile(file: path, reason: "cannot read the file") }
+            let text = String(decoding: bytes, as: UTF8.self)
             result.append(Migration(version: version, name: String(name.dropLast(4)), file: path, sql: text, checksum: Migration.checksum(text)))
         }
         return result.sorted { $0.version < $1.version }
@@ -100,30 +99,6 @@ public struct MigrationRunner {
             }
         }
         return pending
-    }
-
-    static func list(_ directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -130,7 +130,8 @@ public struct Prefix: Sendable {
 }
 
 extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+    /// Foundation's replacingOccurrences, without Foundation.
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

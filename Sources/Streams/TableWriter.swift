@@ -78,9 +78,3 @@ struct TableWriter: @unchecked Sendable {
         return outcome
     }
 }
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
-}
