@@ -199,7 +199,8 @@ public final class Journal: @unchecked Sendable {
     /// Deletes the segments whose records are all at or below `sequence` (durable in the
     /// lake). The segment being written stays.
     public func reclaim(through sequence: UInt64) {
-        while segments.count > 1 || (segments.count == 1 && fd < 0), let oldest = segments.first, oldest.last <= sequence {
+        let active = fd >= 0 ? 1 : 0  // the last segment, while it is open for appends
+        while segments.count > active, let oldest = segments.first, oldest.last <= sequence {
             unlink(oldest.path)
             segments.removeFirst()
         }
