@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "UTCTests", dependencies: ["UTC"]),
-        .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC", "Durable"]),
+        .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC", "Durable", "Storage"]),
         .testTarget(name: "DurableTests", dependencies: ["Durable"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON"]),

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Storage
 import Streams
 import Testing
 
@@ -130,11 +131,7 @@ final class Locked: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let database = root + "/hydrant.sqlite"
-        let setup = Process()
-        setup.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        setup.arguments = [database, "CREATE TABLE t (n INTEGER NOT NULL CHECK (n < 100), x REAL, ok INTEGER, tags TEXT, payload TEXT)"]
-        try setup.run()
-        setup.waitUntilExit()
+        try Database(path: database).execute("CREATE TABLE t (n INTEGER NOT NULL CHECK (n < 100), x REAL, ok INTEGER, tags TEXT, payload TEXT)")
         guard case let .object(settings) = try JSONParser().parse(#"{"destination": {"sqlite": {"table": "t"}}, "buffering": {"intervalSeconds": 60}}"#),
             case let .success(config) = StreamConfig.parse(name: "tab", settings)
         else { Issue.record("config"); return }
@@ -144,15 +141,12 @@ final class Locked: @unchecked Sendable {
         stream.submit(StreamRecord(record: ["x": 1.0], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
         stream.submit(StreamRecord(record: ["n": 2, "payload": "mine"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
         stream.shutdown()
-        let query = Process()
-        query.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        query.arguments = [database, "SELECT n, x, ok, tags, payload FROM t ORDER BY n"]
-        let pipe = Pipe()
-        query.standardOutput = pipe
-        try query.run()
-        let rows = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
-        query.waitUntilExit()
-        #expect(rows == [#"1|2.5|1|["a","b"]|{"n":1,"x":2.5,"ok":true,"tags":["a","b"],"extra":"ignored"}"#, "2||||mine"])
+        // Read back through a separate read-only connection (busy timeout), as `hydrant query` does.
+        let rows = try Database(path: database, readOnly: true).rows("SELECT n, x, ok, tags, payload FROM t ORDER BY n")
+        #expect(rows == [
+            [.integer(1), .real(2.5), .integer(1), .text(#"["a","b"]"#), .text(#"{"n":1,"x":2.5,"ok":true,"tags":["a","b"],"extra":"ignored"}"#)],
+            [.integer(2), .null, .null, .null, .text("mine")],
+        ])
         #expect(stream.metrics.recordsWritten.load(ordering: .relaxed) == 2)
         #expect(stream.metrics.sqliteRejected.load(ordering: .relaxed) == 2)
         #expect(stream.metrics.ignoredFields.load(ordering: .relaxed) == 1)  // "extra"
