@@ -37,6 +37,10 @@ extension Broker {
             // [MQTT-3.1.2-6]: CleanSession=1 discards any previous session.
             if let existing = sessions[clientId] { endSession(existing) }
             session = Session(clientId: clientId, clean: connect.cleanSession)
+            if !connect.cleanSession, let sessionLog {
+                session.storeId = sessionLog.newSessionId()
+                logState(.sessionOpen(session: session.storeId, clientId: clientId))
+            }
             sessions[clientId] = session
         }
         session.connection = connection
@@ -62,6 +66,10 @@ extension Broker {
         session.subscriptions.removeAll()
         session.queue.removeAll()
         session.inflight.removeAll()
+        if session.storeId != 0 {
+            logState(.sessionEnd(session: session.storeId))
+            session.storeId = 0
+        }
         if sessions[session.clientId] === session { sessions[session.clientId] = nil }
     }
 

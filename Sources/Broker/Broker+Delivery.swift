@@ -35,7 +35,7 @@ extension Broker {
             return
         }
         if session.queue.isEmpty && canSendInflight(session, connection) {
-            sendInflight(delivery, session: session, connection: connection)
+            sendInflight(delivery, fromQueue: false, session: session, connection: connection)
         } else {
             enqueue(delivery, for: session)
         }
@@ -51,11 +51,22 @@ extension Broker {
             session.unreportedDrops += 1
             return
         }
+        var delivery = delivery
+        if session.storeId != 0 {
+            // Stored for the session before the publish is acknowledged (issue #7 (b)).
+            delivery.storeId = storedId(of: delivery.message)
+            logState(.enqueue(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain))
+        }
         session.queue.append(delivery)
     }
 
-    private func sendInflight(_ delivery: Delivery, session: Session, connection: Connection) {
+    private func sendInflight(_ delivery: Delivery, fromQueue: Bool, session: Session, connection: Connection) {
+        var delivery = delivery
         let id = session.nextPacketId()
+        if session.storeId != 0 {
+            if delivery.storeId == 0 { delivery.storeId = storedId(of: delivery.message) }
+            logState(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: id, fromQueue: fromQueue))
+        }
         let state: InflightMessage.State = delivery.qos == .atLeastOnce ? .awaitingPubAck : .awaitingPubRec
         session.inflight[id] = InflightMessage(delivery: delivery, state: state, sequence: session.nextSequence())
         writePublish(delivery, packetId: id, dup: false, to: connection)
@@ -67,7 +78,7 @@ extension Broker {
         guard let connection = session.connection else { return }
         while !session.queue.isEmpty && canSendInflight(session, connection) {
             guard let delivery = session.queue.popFirst() else { break }
-            sendInflight(delivery, session: session, connection: connection)
+            sendInflight(delivery, fromQueue: true, session: session, connection: connection)
         }
     }
 

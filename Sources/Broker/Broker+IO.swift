@@ -126,6 +126,7 @@ extension Broker {
         let before = connection.outbound.count
         build(&connection.outbound)
         stats.bytesSent += UInt64(connection.outbound.count - before)
+        if stateDirty { holdOutput(connection, from: before) }
         if !connection.needsFlush && !connection.waitingForWritable {
             connection.needsFlush = true
             flushList.append(connection)
@@ -149,26 +150,12 @@ extension Broker {
         flushList.removeAll(keepingCapacity: true)
     }
 
-    /// Makes retained changes durable before any acknowledgement that depends on them
-    /// leaves (every flush goes through here). A failing disk is logged every 10 s and
-    /// retried on the next flush.
-    func commitState() {
-        guard let retainedLog, retainedLog.hasPending else { return }
-        do throws(DurableError) {
-            try retainedLog.commit()
-        } catch {
-            let now = hy_monotonic_ns()
-            if now - lastStateFailureLog > 10_000_000_000 {
-                logger.error("retained messages not persisted, retrying: \(error)")
-                lastStateFailureLog = now
-            }
-        }
-    }
-
     /// Writes as much of the buffer as the kernel takes; waits for EPOLLOUT for the rest.
     func flush(_ connection: Connection) {
         commitState()
-        let pending = connection.pendingBytes
+        // While a state commit fails, bytes that depend on it stay (Broker+State).
+        let end = connection.heldFrom ?? connection.outbound.count
+        let pending = end - connection.outboundOffset
         guard pending > 0 else {
             if connection.waitingForWritable { setWritableInterest(connection, false) }
             return
@@ -184,7 +171,7 @@ extension Broker {
             closeConnection(connection, reason: "write error: \(SystemError.message(errno))", publishWill: true)
             return
         }
-        if written == pending {
+        if written == connection.pendingBytes {
             connection.outboundOffset = 0
             if connection.outbound.capacity > 4 * config.maxWriteBuffer {
                 connection.outbound = []  // give a burst's memory back
@@ -198,9 +185,15 @@ extension Broker {
             connection.outboundOffset += written
             if connection.outboundOffset > connection.outbound.count / 2 {
                 connection.outbound.removeFirst(connection.outboundOffset)
+                if let held = connection.heldFrom { connection.heldFrom = held - connection.outboundOffset }
                 connection.outboundOffset = 0
             }
-            if !connection.waitingForWritable { setWritableInterest(connection, true) }
+            // The kernel buffer is full only if it took less than was offered.
+            if written < pending {
+                if !connection.waitingForWritable { setWritableInterest(connection, true) }
+            } else if connection.waitingForWritable {
+                setWritableInterest(connection, false)
+            }
         }
     }
 

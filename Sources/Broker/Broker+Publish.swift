@@ -20,6 +20,9 @@ extension Broker {
             // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
             // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
             if session.incomingQoS2.insert(id).inserted {
+                // Durable before PUBREC for a persistent session, so a resend after a crash
+                // is still recognised (issue #7).
+                if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id)) }
                 accept(message, ack: ack)
             } else {
                 logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
@@ -32,7 +35,10 @@ extension Broker {
     func accept(_ message: Message, ack: PendingAck? = nil) {
         if message.retain {
             retained.store(message)
-            retainedLog?.append(message)
+            if let retainedLog {
+                retainedLog.append(message)
+                stateDirty = true
+            }
         }
         route(message)
         tap?.publishAccepted(message, ack: ack)
@@ -73,7 +79,9 @@ extension Broker {
     }
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
-        session.incomingQoS2.remove(id)
+        if session.incomingQoS2.remove(id) != nil, session.storeId != 0 {
+            logState(.incomingReleased(session: session.storeId, packetId: id))
+        }
         // Answered even for an unknown id, so a client retrying after a lost PUBCOMP ends.
         send(.pubcomp(packetId: id), to: connection)
     }
@@ -89,6 +97,7 @@ extension Broker {
         }
         entry.state = .awaitingPubComp
         session.inflight[id] = entry
+        if session.storeId != 0 { logState(.pubrecReceived(session: session.storeId, packetId: id)) }
         send(.pubrel(packetId: id), to: connection)
     }
 
@@ -103,6 +112,7 @@ extension Broker {
             return
         }
         session.inflight[id] = nil
+        if session.storeId != 0 { logState(.completed(session: session.storeId, packetId: id)) }
         pumpQueue(session)
     }
 }

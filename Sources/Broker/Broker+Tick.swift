@@ -30,6 +30,7 @@ extension Broker {
             publishSysTopics(now: now)
             nextSysAt = now + UInt64(config.sysInterval) * 1_000_000_000
         }
+        compactSessionLogIfNeeded()
         flushPending()
     }
 

@@ -22,7 +22,19 @@ final class Broker {
     let injector: MessageInjector?
     let flowControl: FlowControl?
     let retainedLog: RetainedLog?
+    let sessionLog: SessionLog?
     var lastStateFailureLog: UInt64 = 0
+    /// State records appended since the last commit: output produced now waits for it.
+    var stateDirty = false
+    /// The last commit failed (disk full, I/O error): held output stays held, and the
+    /// connections holding it are not read, until a retry succeeds.
+    var stateBlocked = false
+    var nextStateRetryAt: UInt64 = 0
+    /// Connections with output that depends on uncommitted state (`Connection.heldFrom`).
+    var heldConnections: [Connection] = []
+    /// The message most recently stored in the session log, so a message routed to many
+    /// persistent sessions is stored once.
+    var lastStored: (message: Message, id: UInt64)?
     let ackCompletions = WakeupQueue<PendingAck>()
     let epollFD: Int32
     let listenFD: Int32
@@ -51,7 +63,7 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, listenFD: Int32, wakeFD: Int32,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, sessionLog: SessionLog?, listenFD: Int32, wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
@@ -60,6 +72,7 @@ final class Broker {
         self.injector = injector
         self.flowControl = flowControl
         self.retainedLog = retainedLog
+        self.sessionLog = sessionLog
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
@@ -96,6 +109,7 @@ final class Broker {
         startedAt = now
         nextTickAt = now + Broker.tickNanos
         nextSysAt = now
+        if let sessionLog { restoreSessions(sessionLog) }
     }
 
     deinit {

@@ -20,6 +20,7 @@ public final class BrokerServer: Sendable {
     private let injector: MessageInjector?
     private let flowControl: FlowControl?
     private let retainedLog: RetainedLog?
+    private let sessionLog: SessionLog?
     private let stopRequested = Atomic<Bool>(false)
 
     public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil) throws(BrokerError) {
@@ -32,17 +33,32 @@ public final class BrokerServer: Sendable {
             throw .systemCallFailed("eventfd", errno: errno)
         }
         if let directory = config.stateDirectory {
-            do throws(DurableError) {
-                let log = try RetainedLog(directory: directory + "/retained")
+            do throws(BrokerError) {
+                let log: RetainedLog
+                do throws(DurableError) {
+                    log = try RetainedLog(directory: directory + "/retained")
+                } catch {
+                    throw .state("\(error)")
+                }
                 for repair in log.repairs { logger.warning("retained messages journal repaired: \(repair)") }
                 retainedLog = log
+                let started = hy_monotonic_ns()
+                let sessions = try SessionLog(directory: directory + "/sessions")
+                for repair in sessions.repairs { logger.warning("session state journal repaired: \(repair)") }
+                if sessions.danglingRecords > 0 {
+                    logger.warning("session state: \(sessions.danglingRecords) records referred to sessions or messages the log does not have (skipped)")
+                }
+                let queued = sessions.restored.reduce(0) { $0 + $1.queued.count + $1.inflight.count }
+                logger.info("session state loaded sessions=\(sessions.restored.count) messages=\(queued) records=\(sessions.replayedRecords) millis=\((hy_monotonic_ns() - started) / 1_000_000)")
+                sessionLog = sessions
             } catch {
                 close(fd)
                 close(wake)
-                throw .state("\(error)")
+                throw error
             }
         } else {
             retainedLog = nil
+            sessionLog = nil
         }
         self.config = config
         self.port = Int(bound)
@@ -62,7 +78,7 @@ public final class BrokerServer: Sendable {
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, listenFD: listenFD, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, sessionLog: sessionLog, listenFD: listenFD, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
         logger.info("listening address=\(config.host):\(port)")
         broker.run()

@@ -22,6 +22,10 @@ final class Connection {
     /// In the epoll set (a paused connection is taken out).
     var registered = true
 
+    /// Offset in `outbound` from which bytes depend on broker state not yet committed;
+    /// nothing from there on is written until the commit succeeds (Broker+State).
+    var heldFrom: Int?
+
     /// Set once CONNECT was accepted.
     var session: Session?
     var clientId = ""

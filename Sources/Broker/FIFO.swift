@@ -17,6 +17,9 @@ struct FIFO<Element> {
         return front.popLast()
     }
 
+    /// Oldest first.
+    var elements: [Element] { front.reversed() + back }
+
     mutating func removeAll() {
         front.removeAll()
         back.removeAll()

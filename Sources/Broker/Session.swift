@@ -7,6 +7,8 @@ struct Delivery {
     /// RETAIN flag on the wire: set only when sent because of a new subscription
     /// ([MQTT-3.3.1-8], [MQTT-3.3.1-9]).
     let retain: Bool
+    /// The message's id in the session log (0: not stored; clean sessions and QoS 0).
+    var storeId: UInt64 = 0
 }
 
 /// An outgoing QoS 1/2 PUBLISH waiting for its acknowledgement.
@@ -32,6 +34,8 @@ struct InflightMessage {
 final class Session {
     let clientId: String
     let clean: Bool
+    /// Its id in the session log (0: not persisted — a clean session, or no state directory).
+    var storeId: UInt64 = 0
     weak var connection: Connection?
     var subscriptions: [String: QoS] = [:]
     var inflight: [UInt16: InflightMessage] = [:]

@@ -61,7 +61,17 @@ public final class Journal: @unchecked Sendable {
     /// Reads every segment, truncating a torn or corrupt tail, and returns the records in
     /// order. New appends continue after the last recovered sequence.
     public func recover() throws(DurableError) -> Recovery {
+        var records: [JournalRecord] = []
+        var recovery = try recover { records.append($0) }
+        recovery.records = records
+        return recovery
+    }
+
+    /// Like `recover()`, handing each record to `body` in order instead of collecting them
+    /// (broker state with a million queued messages is replayed without a second copy).
+    public func recover(_ body: (JournalRecord) -> Void) throws(DurableError) -> Recovery {
         var recovery = Recovery()
+        var lastDelivered: UInt64 = 0
         for name in FileSystem.list(directory) where name.hasSuffix(".seg") {
             let path = directory + "/" + name
             let bytes = try FileSystem.readFile(path)
@@ -71,10 +81,14 @@ public final class Journal: @unchecked Sendable {
             while offset < bytes.count {
                 switch Journal.decodeFrame(bytes, at: offset) {
                 case let .record(record, length):
+                    offset += length
+                    // A group retried after a failed write can be on disk twice (its first
+                    // copy in a segment whose cut-back failed): each sequence counts once.
+                    guard record.sequence > lastDelivered else { continue }
+                    lastDelivered = record.sequence
                     first = first ?? record.sequence
                     last = record.sequence
-                    recovery.records.append(record)
-                    offset += length
+                    body(record)
                 case let .damaged(reason):
                     recovery.repairs.append(.corruptJournal(path: path, offset: offset, reason: reason))
                     guard truncate(path, off_t(offset)) == 0 else { throw .io(operation: "truncate", path: path, errno: errno) }
@@ -163,13 +177,43 @@ public final class Journal: @unchecked Sendable {
         let written = pending.withUnsafeBytes { raw in
             Result { () throws(DurableError) in try FileSystem.writeAll(fd, raw, path: path) }
         }
-        try written.get()
-        guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
+        do throws(DurableError) {
+            try written.get()
+            guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
+        } catch {
+            abandonSegmentTail()
+            throw error
+        }
         segments[segments.count - 1].bytes += pending.count
         segments[segments.count - 1].last = pendingLast
         pending.removeAll(keepingCapacity: true)
         committedSequence = pendingLast
         return committedSequence
+    }
+
+    /// A failed write (disk full, I/O error) may have left part of the group in the file.
+    /// The group stays pending and is written again by the next commit, so the file is cut
+    /// back to its last durable frame and closed: the retry goes to a fresh segment, and a
+    /// cut that failed leaves a damaged tail that recovery truncates (it never precedes a
+    /// good frame of the same file).
+    private func abandonSegmentTail() {
+        let last = segments[segments.count - 1]
+        _ = ftruncate(fd, off_t(last.bytes))
+        close(fd)
+        fd = -1
+        if last.bytes == 0 {
+            unlink(last.path)
+            segments.removeLast()
+        }
+    }
+
+    /// Closes the segment being written: the next commit starts a new one (compaction
+    /// writes its snapshot there, then reclaims everything before it).
+    public func rotate() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
     }
 
     private func openSegment(first: UInt64) throws(DurableError) {
