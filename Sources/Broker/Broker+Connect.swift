@@ -76,6 +76,8 @@ extension Broker {
     /// [MQTT-4.4.0-1]: on resuming a session, unacknowledged PUBLISH packets are resent
     /// with DUP=1 and unacknowledged PUBREL packets resent, in their original order.
     private func resumeDeliveries(_ session: Session, on connection: Connection) {
+        // In-flight messages whose records are not committed yet are not resent before.
+        if stateDirty { holdOutput(connection, from: connection.outbound.count) }
         let pending = session.inflight.sorted { $0.value.sequence < $1.value.sequence }
         for (packetId, entry) in pending {
             switch entry.state {

@@ -66,6 +66,7 @@ extension Broker {
         if session.storeId != 0 {
             if delivery.storeId == 0 { delivery.storeId = storedId(of: delivery.message) }
             logState(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: id, fromQueue: fromQueue))
+            holdOutput(connection, from: connection.outbound.count)
         }
         let state: InflightMessage.State = delivery.qos == .atLeastOnce ? .awaitingPubAck : .awaitingPubRec
         session.inflight[id] = InflightMessage(delivery: delivery, state: state, sequence: session.nextSequence())

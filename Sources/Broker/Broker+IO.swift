@@ -126,7 +126,6 @@ extension Broker {
         let before = connection.outbound.count
         build(&connection.outbound)
         stats.bytesSent += UInt64(connection.outbound.count - before)
-        if stateDirty { holdOutput(connection, from: before) }
         if !connection.needsFlush && !connection.waitingForWritable {
             connection.needsFlush = true
             flushList.append(connection)

@@ -3,6 +3,15 @@ import MQTT
 /// Packet dispatch: only a switch on the packet type (Mosquitto's read_handle.c).
 extension Broker {
     func handle(_ packet: Packet, from connection: Connection) {
+        // Output answering a packet whose handling changed durable state (a new persistent
+        // session's CONNACK, a SUBACK, a PUBCOMP…) waits for the state's commit.
+        let mark = stateAppends
+        let start = connection.outbound.count
+        dispatch(packet, from: connection)
+        if stateAppends != mark && !connection.closed { holdOutput(connection, from: min(start, connection.outbound.count)) }
+    }
+
+    private func dispatch(_ packet: Packet, from connection: Connection) {
         guard let session = connection.session else {
             // [MQTT-3.1.0-1]: the first packet must be CONNECT.
             guard case let .connect(connect) = packet else {

@@ -12,11 +12,14 @@ extension Broker {
             accept(message, ack: nil)
         case .atLeastOnce:
             let ack = PendingAck(connectionToken: connection.token, packetId: publish.packetId!, qos: .atLeastOnce, completions: ackCompletions)
+            let mark = stateAppends
             accept(message, ack: ack)
+            if stateAppends != mark { ack.stateMark = stateAppends }
             acknowledge(ack, on: connection)
         case .exactlyOnce:
             let id = publish.packetId!
             let ack = PendingAck(connectionToken: connection.token, packetId: id, qos: .exactlyOnce, completions: ackCompletions)
+            let mark = stateAppends
             // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
             // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
             if session.incomingQoS2.insert(id).inserted {
@@ -24,9 +27,16 @@ extension Broker {
                 // is still recognised (issue #7).
                 if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id)) }
                 accept(message, ack: ack)
+            } else if session.unconfirmedQoS2.remove(id) != nil {
+                // Resent after a restart: subscribers had it (their deliveries were durable
+                // with the id), but a stream may have lost it with the crash — it goes to
+                // the streams again (at-least-once there), not to subscribers (exactly once).
+                logger.debug("QoS 2 PUBLISH resent after restart: offered to streams again client=\(connection.clientId) packet_id=\(id)")
+                tap?.publishAccepted(message, ack: ack)
             } else {
                 logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
             }
+            if stateAppends != mark { ack.stateMark = stateAppends }
             acknowledge(ack, on: connection)
         }
     }
@@ -37,7 +47,7 @@ extension Broker {
             retained.store(message)
             if let retainedLog {
                 retainedLog.append(message)
-                stateDirty = true
+                stateAppends += 1
             }
         }
         route(message)
@@ -75,10 +85,12 @@ extension Broker {
     }
 
     private func sendAcknowledgement(_ ack: PendingAck, to connection: Connection) {
+        if ack.stateMark > stateCommitted { holdOutput(connection, from: connection.outbound.count) }
         send(ack.qos == .atLeastOnce ? .puback(packetId: ack.packetId) : .pubrec(packetId: ack.packetId), to: connection)
     }
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
+        session.unconfirmedQoS2.remove(id)
         if session.incomingQoS2.remove(id) != nil, session.storeId != 0 {
             logState(.incomingReleased(session: session.storeId, packetId: id))
         }

@@ -28,6 +28,7 @@ extension Broker {
             }
             for delivery in restored.queued { session.queue.append(delivery) }
             session.incomingQoS2 = restored.incomingQoS2
+            session.unconfirmedQoS2 = restored.incomingQoS2
             sessions[restored.clientId] = session
         }
         if !log.restored.isEmpty { routeCache.removeAll() }
@@ -37,7 +38,7 @@ extension Broker {
     @inline(__always)
     func logState(_ record: StateRecord) {
         sessionLog?.append(record)
-        stateDirty = true
+        stateAppends += 1
     }
 
     /// The store id of `message`, writing it to the log the first time.
@@ -50,12 +51,14 @@ extension Broker {
         return id
     }
 
-    /// Output appended to `connection` from `offset` on depends on uncommitted state.
+    /// Output appended to `connection` from `offset` on depends on uncommitted state: it
+    /// is written only after the next successful commit.
     @inline(__always)
     func holdOutput(_ connection: Connection, from offset: Int) {
-        guard connection.heldFrom == nil else { return }
+        guard stateDirty, connection.heldFrom == nil else { return }
         connection.heldFrom = offset
         heldConnections.append(connection)
+        if stateBlocked && connection.pausedFor.insert(Broker.stateFailureReason).inserted { updateEvents(connection) }
     }
 
     /// Commits pending state changes (one fsync per log that has any). True when nothing
@@ -72,7 +75,7 @@ extension Broker {
             stateCommitFailed(error, now: now)
             return false
         }
-        stateDirty = false
+        stateCommitted = stateAppends
         if stateBlocked {
             stateBlocked = false
             logger.warning("broker state persisted again; held acknowledgements and deliveries go out now connections=\(heldConnections.count)")

@@ -24,8 +24,11 @@ final class Broker {
     let retainedLog: RetainedLog?
     let sessionLog: SessionLog?
     var lastStateFailureLog: UInt64 = 0
-    /// State records appended since the last commit: output produced now waits for it.
-    var stateDirty = false
+    /// State records appended, and how many of them the last successful commit covered.
+    /// Output that depends on a record above `stateCommitted` waits (Broker+State).
+    var stateAppends: UInt64 = 0
+    var stateCommitted: UInt64 = 0
+    var stateDirty: Bool { stateAppends != stateCommitted }
     /// The last commit failed (disk full, I/O error): held output stays held, and the
     /// connections holding it are not read, until a retry succeeds.
     var stateBlocked = false
@@ -122,6 +125,7 @@ final class Broker {
     func run() {
         logger.info("broker started version=\(HydrantVersion.string) max_packet_size=\(config.maxPacketSize) max_inflight=\(config.maxInflight) max_queued=\(config.maxQueuedMessages) max_connections=\(config.maxConnections)")
         var running = true
+        var drainDeadline: UInt64?
         while running {
             let now = hy_monotonic_ns()
             let timeout = nextTickAt > now ? Int32((nextTickAt - now) / 1_000_000) + 1 : 0
@@ -133,7 +137,10 @@ final class Broker {
                     acceptConnections()
                 case Broker.wakeToken:
                     _ = hy_eventfd_drain(wakeFD)
-                    if shouldStop() { running = false }
+                    if shouldStop() && drainDeadline == nil {
+                        drainDeadline = hy_monotonic_ns() + UInt64(config.shutdownGrace * 1e9)
+                        beginDrain()
+                    }
                 case Broker.injectorToken:
                     for message in injector?.queue.drain() ?? [] { accept(message) }
                 case Broker.acksToken:
@@ -150,12 +157,32 @@ final class Broker {
                 tick(now: after)
                 nextTickAt = after + Broker.tickNanos
             }
+            if let deadline = drainDeadline, after >= deadline || !hasHeldAcknowledgements() {
+                running = false
+            }
         }
         shutdown()
     }
 
+    /// Stop: no new connections, no more reading; acknowledgements already owed (held by
+    /// a stream journal or a state commit) still go out while the loop keeps running.
+    private func beginDrain() {
+        _ = hy_epoll_del(epollFD, listenFD)
+        let held = slots.reduce(0) { $0 + ($1?.oldestPendingAck != nil ? 1 : 0) }
+        logger.info("broker stopping: not accepting or reading; connections waiting for acknowledgements=\(held) grace=\(config.shutdownGrace)s")
+        for case let connection? in slots {
+            connection.pausedFor.insert("shutting down")
+            updateEvents(connection)
+        }
+    }
+
+    private func hasHeldAcknowledgements() -> Bool {
+        slots.contains { $0?.oldestPendingAck != nil } || stateDirty
+    }
+
     private func shutdown() {
         var open = 0
+        commitState()
         for case let connection? in slots {
             open += 1
             flush(connection)

@@ -25,6 +25,9 @@ public struct BrokerConfig: Sendable, Hashable {
     public var stateDirectory: String?
     /// Seconds a connection may stay open without sending CONNECT.
     public var connectTimeout: Int = 10
+    /// On stop: seconds to wait for acknowledgements still held by streams or state
+    /// commits (reading and accepting stop at once), before connections are closed.
+    public var shutdownGrace: Double = 10
 
     public init() {}
 }

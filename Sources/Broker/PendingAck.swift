@@ -8,6 +8,9 @@ public final class PendingAck: Sendable {
     let connectionToken: UInt64
     let packetId: UInt16
     let qos: QoS
+    /// Broker state records the publish produced (retained set, stored for sessions,
+    /// incoming QoS 2 id); the acknowledgement waits until they are committed. Loop thread only.
+    nonisolated(unsafe) var stateMark: UInt64 = 0
     private let holds = Atomic<Int>(1)  // the broker's own hold, until the tap returned
     private let completions: WakeupQueue<PendingAck>
 

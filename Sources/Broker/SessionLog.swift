@@ -259,7 +259,7 @@ final class SessionLog: @unchecked Sendable {
         }
         append(.snapshotEnd)
         try journal.commit()
-        journal.reclaim(through: lastOld)
+        journal.discardHistory(through: lastOld)
         compactAt = max(SessionLog.minimumCompactBytes, journal.sizeBytes * 4)
     }
 }

@@ -195,6 +195,9 @@ int hy_block_shutdown_signals(void) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGPIPE);
+    /* A write past RLIMIT_FSIZE then fails with EFBIG, handled like a full disk, instead of
+       killing the daemon. */
+    sigaddset(&set, SIGXFSZ);
     return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

@@ -250,6 +250,16 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    /// Like `reclaim(through:)`, deleting the newest of those segments first: for a log
+    /// that a snapshot supersedes, a crash part-way leaves a prefix of the old history and
+    /// the whole snapshot (which replay adopts), never a history with a hole at its start.
+    public func discardHistory(through sequence: UInt64) {
+        let active = fd >= 0 ? 1 : 0
+        let old = segments.dropLast(active).filter { $0.last <= sequence }
+        for segment in old.reversed() { unlink(segment.path) }
+        segments.removeAll { segment in old.contains { $0.path == segment.path } }
+    }
+
     static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         var little = value.littleEndian
         withUnsafeBytes(of: &little) { bytes.append(contentsOf: $0) }

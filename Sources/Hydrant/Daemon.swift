@@ -3,6 +3,7 @@ import CSystem
 import Foundation
 import Storage
 import Streams
+import Synchronization
 
 /// `hydrant run`: the broker on the calling thread, SIGINT/SIGTERM for a clean stop.
 public enum Daemon {
@@ -49,10 +50,17 @@ public enum Daemon {
             logger.error("\(error)")
             return 1
         }
+        let shutdownStarted = ShutdownClock()
         let waiter = Thread {
             let signal = hy_wait_shutdown_signal()
-            logger.info("shutdown requested signal=\(signal == SIGTERM ? "SIGTERM" : "SIGINT")")
+            logger.info("shutdown requested signal=\(signal == SIGTERM ? "SIGTERM" : "SIGINT") timeout=\(options.shutdownTimeout)s")
+            shutdownStarted.started.store(hy_monotonic_ns(), ordering: .releasing)
             server.stop()
+            // Watchdog: whatever still runs after the timeout (a stream retrying a failing
+            // disk, say) is cut short. Nothing acknowledged is lost: it is in a journal.
+            Thread.sleep(forTimeInterval: Double(options.shutdownTimeout))
+            logger.error("shutdown did not finish within \(options.shutdownTimeout)s: exiting now; undelivered records stay in the journals and are delivered at the next start")
+            _exit(1)
         }
         waiter.start()
         do {
@@ -61,9 +69,11 @@ public enum Daemon {
             logger.error("\(error)")
             return 1
         }
-        // SIGTERM: every buffer becomes a file before exit.
+        // SIGTERM: every buffer becomes a file before exit, within what is left of the timeout.
+        let started = shutdownStarted.started.load(ordering: .acquiring)
         for stream in streams.values {
-            stream.shutdown()
+            let spent = started == 0 ? 0 : Double(hy_monotonic_ns() - started) / 1e9
+            stream.shutdown(timeout: max(0.1, Double(options.shutdownTimeout) - spent - 0.5))
             logger.info("stream flushed stream=\(stream.config.name) files_written=\(stream.metrics.filesWritten.load(ordering: .relaxed)) records_written=\(stream.metrics.recordsWritten.load(ordering: .relaxed))")
         }
         return 0
@@ -108,4 +118,9 @@ public enum Daemon {
         logger.info("pipelines loaded directory=\(options.pipelinesDirectory) files=\(pipelines.files.count) rules=\(pipelines.rules.count) streams=\(pipelines.streams.count)")
         return pipelines
     }
+}
+
+/// When SIGTERM/SIGINT arrived (monotonic ns; 0 before), shared by the signal thread and main.
+final class ShutdownClock: Sendable {
+    let started = Atomic<UInt64>(0)
 }

@@ -7,6 +7,7 @@ public struct RunOptions: Sendable, Equatable {
                    [--log-level info]
                            [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
+                           [--shutdown-timeout 30]
         """
 
     public var broker = BrokerConfig()
@@ -17,6 +18,9 @@ public struct RunOptions: Sendable, Equatable {
     public var migrationsDirectory = "./Migrations"
     public var migrationsGiven = false
     public var logLevel = Logger.Level.info
+    /// SIGTERM/SIGINT: seconds for acknowledging what is owed, flushing streams and
+    /// persisting state before the process exits regardless (journals replay at next start).
+    public var shutdownTimeout = 30
 
     public init() {}
 
@@ -48,10 +52,12 @@ public struct RunOptions: Sendable, Equatable {
             case "--max-queued": options.broker.maxQueuedMessages = try parser.integer(for: flag, in: 0...100_000_000)
             case "--max-connections": options.broker.maxConnections = try parser.integer(for: flag, in: 1...10_000_000)
             case "--max-write-buffer": options.broker.maxWriteBuffer = try parser.integer(for: flag, in: 1024...1 << 30)
+            case "--shutdown-timeout": options.shutdownTimeout = try parser.integer(for: flag, in: 1...3600)
             default: throw parser.error("unknown option '\(flag)'")
             }
         }
         if options.broker.host.isEmpty { throw parser.error("--host must not be empty") }
+        options.broker.shutdownGrace = min(10, Double(options.shutdownTimeout) / 3)
         return options
     }
 }

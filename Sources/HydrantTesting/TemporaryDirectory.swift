@@ -9,6 +9,11 @@ public struct TemporaryDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// An existing (or to be created) directory, e.g. on a file system a test mounted.
+    public init(existing path: String) {
+        self.path = path
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
