@@ -112,8 +112,21 @@ extension Broker {
 
     /// From the tick: rewrites the session log as a snapshot once it is mostly history.
     func compactSessionLogIfNeeded() {
-        guard let sessionLog, !stateBlocked, sessionLog.sizeBytes > sessionLog.compactAt, commitState() else { return }
+        guard let sessionLog, !stateBlocked, sessionLog.sizeBytes > sessionLog.compactAt else { return }
         let persistent = sessions.values.filter { $0.storeId != 0 }.sorted { $0.storeId < $1.storeId }
+        // Only when most of the log is history: a log that is mostly queued messages would
+        // be rewritten as big as it was (measured: 80 MiB rewritten for nothing, 0.7 s).
+        var live = 0
+        for session in persistent {
+            live += 64 + session.subscriptions.count * 32
+            for entry in session.inflight.values { live += 48 + entry.delivery.message.topic.utf8.count + entry.delivery.message.payload.count }
+        }
+        live += persistent.reduce(0) { $0 + $1.queue.elements.reduce(0) { $0 + 40 + $1.message.topic.utf8.count + $1.message.payload.count } }
+        guard live * 2 < sessionLog.sizeBytes else {
+            sessionLog.postponeCompaction(liveBytes: live)
+            return
+        }
+        guard commitState() else { return }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
             restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -224,6 +224,11 @@ final class SessionLog: @unchecked Sendable {
         try journal.commit()
     }
 
+    /// The log is mostly live state: look again when it has grown by as much again.
+    func postponeCompaction(liveBytes: Int) {
+        compactAt = max(SessionLog.minimumCompactBytes, journal.sizeBytes + max(liveBytes, journal.sizeBytes))
+    }
+
     /// Rewrites the log as one snapshot of `sessions` in a new segment and deletes every
     /// older segment once it is durable. A crash before the snapshot's end record is on disk
     /// leaves the old segments in charge (replay ignores an unfinished snapshot).

@@ -1,8 +1,10 @@
 import Broker
 import CSystem
+import Durable
 import Foundation
 import JSON
 import Rules
+import Storage
 
 /// `hydrant bench json|rules`: micro-benchmarks of the hot paths, run on a release build
 /// (`swift run -c release hydrant bench …`). Figures go to docs/benchmarks.md.
@@ -11,6 +13,8 @@ public enum BenchCommand {
         usage: hydrant bench json [--count 200000]     byte-level JSON parser vs Foundation's JSONSerialization
                hydrant bench rules [--count 1000000]   rule evaluations/s: SELECT a, b, topic(2) AS f FROM 'x/+/y' WHERE temp > 50
                hydrant bench dispatch [--count 1000000] messages/s through the rules engine with 1 and with 1,000 rules loaded
+               hydrant bench state [--count 200000]    session-state store candidates: append-only journal vs SQLite (WAL, synchronous=FULL),
+                                                       store + acknowledge 200-byte messages in groups of 256 with one fsync per group
         """
 
     /// A 200-byte telemetry object, the shape mqttload publishes.
@@ -25,7 +29,7 @@ public enum BenchCommand {
             return 2
         }
         var parser = ArgumentParser(Array(arguments.dropFirst()), usage: usage)
-        var count = which == "json" ? 200_000 : 1_000_000
+        var count = which == "json" || which == "state" ? 200_000 : 1_000_000
         do throws(UsageError) {
             while let flag = try parser.nextFlag() {
                 guard flag == "--count" else { throw parser.error("unknown option '\(flag)'") }
@@ -98,6 +102,13 @@ public enum BenchCommand {
             out("rules engine dispatch + evaluation per message, medians of 5 rounds of \(count / 5)")
             out("  1 rule      \(format(median(rates[1]!))) messages/s")
             out("  1000 rules  \(format(median(rates[1000]!))) messages/s  (\(String(format: "%.2f", median(rates[1000]!) / median(rates[1]!)))x)")
+        case "state":
+            do {
+                try benchState(count: count, payload: payloads[0], out: out)
+            } catch {
+                err("hydrant bench state: \(error)")
+                return 1
+            }
         default:
             err("hydrant bench: unknown benchmark '\(which)'\n\(usage)")
             return 2
@@ -121,5 +132,70 @@ public enum BenchCommand {
 
     static func format(_ rate: Double) -> String {
         rate >= 1e6 ? String(format: "%.2fM", rate / 1e6) : String(format: "%.0fk", rate / 1e3)
+    }
+
+    /// Issue #7 asks to measure both candidate stores cheaply: each message is stored (message
+    /// + queue entry) and later acknowledged (removed), in groups of 256 with one durable
+    /// commit per group — what the broker does per loop round for an offline session.
+    static func benchState(count: Int, payload: [UInt8], out: (String) -> Void) throws {
+        let group = 256
+        let root = NSTemporaryDirectory() + "hydrant-bench-state-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let topic = Array("bench/3/data".utf8)
+
+        let journal = try Journal(directory: root + "/journal")
+        _ = try journal.recover()
+        var record: [UInt8] = []
+        let journalStart = hy_monotonic_ns()
+        for start in stride(from: 0, to: count, by: group) {
+            for id in start..<min(count, start + group) {
+                record.removeAll(keepingCapacity: true)
+                record.append(7)
+                record.append(contentsOf: String(id).utf8)
+                record.append(contentsOf: topic)
+                record.append(contentsOf: payload)
+                journal.append(arrivalMillis: 0, partition: [], line: record)
+                journal.append(arrivalMillis: 0, partition: [], line: [8, 1, UInt8(truncatingIfNeeded: id), 1])
+            }
+            try journal.commit()
+        }
+        for start in stride(from: 0, to: count, by: group) {
+            for id in start..<min(count, start + group) { journal.append(arrivalMillis: 0, partition: [], line: [11, 1, UInt8(truncatingIfNeeded: id)]) }
+            try journal.commit()
+        }
+        let journalRate = Double(count) / (Double(hy_monotonic_ns() - journalStart) / 1e9)
+
+        let database = try Database(path: root + "/state.sqlite")
+        try database.execute("PRAGMA synchronous = FULL")
+        try database.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, topic BLOB, payload BLOB); CREATE TABLE queue (session INTEGER, message INTEGER, PRIMARY KEY (session, message)) WITHOUT ROWID")
+        let sqliteStart = hy_monotonic_ns()
+        for start in stride(from: 0, to: count, by: group) {
+            try database.transaction { () throws(StorageError) in
+                for id in start..<min(count, start + group) {
+                    let message = try database.statement("INSERT INTO messages VALUES (?, ?, ?)")
+                    try message.bind([.integer(Int64(id)), .blob(topic), .blob(payload)])
+                    _ = try message.step()
+                    let queue = try database.statement("INSERT INTO queue VALUES (1, ?)")
+                    try queue.bind([.integer(Int64(id))])
+                    _ = try queue.step()
+                }
+            }
+        }
+        for start in stride(from: 0, to: count, by: group) {
+            try database.transaction { () throws(StorageError) in
+                for id in start..<min(count, start + group) {
+                    let queue = try database.statement("DELETE FROM queue WHERE session = 1 AND message = ?")
+                    try queue.bind([.integer(Int64(id))])
+                    _ = try queue.step()
+                    let message = try database.statement("DELETE FROM messages WHERE id = ?")
+                    try message.bind([.integer(Int64(id))])
+                    _ = try message.step()
+                }
+            }
+        }
+        let sqliteRate = Double(count) / (Double(hy_monotonic_ns() - sqliteStart) / 1e9)
+        out("session state store, \(count) messages of \(payload.count) bytes stored then acknowledged, groups of \(group), one durable commit per group")
+        out("  append-only journal (chosen)        \(format(journalRate)) messages/s")
+        out("  SQLite WAL, synchronous=FULL        \(format(sqliteRate)) messages/s  (\(String(format: "%.2f", sqliteRate / journalRate))x the journal)")
     }
 }

@@ -43,7 +43,7 @@ public enum Daemon {
         let engine = RulesEngine(pipelines: pipelines, injector: injector, streams: streams, flowControl: flowControl, logger: logger)
         let server: BrokerServer
         var brokerConfig = options.broker
-        brokerConfig.stateDirectory = options.dataDirectory + "/state"
+        brokerConfig.stateDirectory = options.persistence ? options.dataDirectory + "/state" : nil
         do {
             server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl)
         } catch {

@@ -7,7 +7,7 @@ public struct RunOptions: Sendable, Equatable {
                    [--log-level info]
                            [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
-                           [--shutdown-timeout 30]
+                           [--shutdown-timeout 30] [--no-persistence]
         """
 
     public var broker = BrokerConfig()
@@ -21,6 +21,10 @@ public struct RunOptions: Sendable, Equatable {
     /// SIGTERM/SIGINT: seconds for acknowledging what is owed, flushing streams and
     /// persisting state before the process exits regardless (journals replay at next start).
     public var shutdownTimeout = 30
+    /// Keep broker state (persistent sessions, retained messages) on disk under
+    /// `<data>/state`; `--no-persistence` keeps it in memory only, as Mosquitto's
+    /// `persistence false` (stream journals are not affected).
+    public var persistence = true
 
     public init() {}
 
@@ -53,6 +57,7 @@ public struct RunOptions: Sendable, Equatable {
             case "--max-connections": options.broker.maxConnections = try parser.integer(for: flag, in: 1...10_000_000)
             case "--max-write-buffer": options.broker.maxWriteBuffer = try parser.integer(for: flag, in: 1024...1 << 30)
             case "--shutdown-timeout": options.shutdownTimeout = try parser.integer(for: flag, in: 1...3600)
+            case "--no-persistence": options.persistence = false
             default: throw parser.error("unknown option '\(flag)'")
             }
         }

@@ -24,6 +24,10 @@ struct TableWriter: @unchecked Sendable {
     /// stops the daemon with a clear message.
     mutating func open() throws(StorageError) {
         let database = try Database(path: path)
+        // The stream deletes its journal span once a batch is committed here, so the commit
+        // must survive power loss too, not only a crash: fsync the WAL on every commit (one
+        // per batch, not per row).
+        try database.execute("PRAGMA synchronous = FULL")
         let info = try database.rows("SELECT name FROM pragma_table_info(?)", [.text(table)])
         columns = info.compactMap { if case let .text(name) = $0.first { return name } else { return nil } }
         guard !columns.isEmpty else {
