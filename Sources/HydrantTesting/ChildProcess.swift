@@ -22,6 +22,9 @@ public final class ChildProcess: Sendable {
     private let out = Locked<[UInt8]>([])
     private let err = Locked<[UInt8]>([])
     private let done = Locked<Bool>(false)
+    /// End of file seen on stdout / stderr: every byte the child wrote is collected.
+    private let outClosed = Locked<Bool>(false)
+    private let errClosed = Locked<Bool>(false)
     public let name: String
 
     /// Starts `executable` (a path, or a name looked up on PATH) with `arguments`.
@@ -37,12 +40,20 @@ public final class ChildProcess: Sendable {
         process.standardError = errPipe
         let inPipe = Pipe()
         process.standardInput = inPipe
-        outPipe.fileHandleForReading.readabilityHandler = { [out] handle in
+        outPipe.fileHandleForReading.readabilityHandler = { [out, outClosed] handle in
             let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                outClosed.withLock { $0 = true }
+            }
             out.withLock { $0.append(contentsOf: data) }
         }
-        errPipe.fileHandleForReading.readabilityHandler = { [err] handle in
+        errPipe.fileHandleForReading.readabilityHandler = { [err, errClosed] handle in
             let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                errClosed.withLock { $0 = true }
+            }
             err.withLock { $0.append(contentsOf: data) }
         }
         process.terminationHandler = { [done] _ in done.withLock { $0 = true } }
@@ -84,8 +95,22 @@ public final class ChildProcess: Sendable {
             }
             usleep(10_000)
         }
-        // Let the readability handlers deliver the last bytes.
-        usleep(20_000)
+        // Until the readability handlers saw end of file on both pipes. Another child
+        // spawned meanwhile by a parallel test may have inherited the pipes' write ends and
+        // delay the end of file; then until no byte arrived for 100 ms (at most 2 s).
+        let settle = Date().addingTimeInterval(2)
+        var last = -1
+        var quietSince = Date()
+        while !(outClosed.withLock { $0 } && errClosed.withLock { $0 }) && Date() < settle {
+            let size = out.withLock { $0.count } + err.withLock { $0.count }
+            if size != last {
+                last = size
+                quietSince = Date()
+            } else if Date().timeIntervalSince(quietSince) > 0.1 {
+                break
+            }
+            usleep(5_000)
+        }
     }
 
     /// Polls until `condition` holds for the collected output.

@@ -88,10 +88,12 @@ import Testing
         #expect(daemon.log.contains("broker state persisted again"))
         let back = try TestClient(port: daemon.port)
         #expect(try back.connect(clientId: "offline-logger", cleanSession: false).sessionPresent)
-        #expect(try back.receivePublish().text == payload)
+        let queued = try back.receivePublish().text
+        #expect(queued == payload, "queued message of \(queued.count) bytes differs")
         #expect(try daemon.stop() == 0)
         let lake = try ChildProcess.run("sh", ["-c", "cat $(find '\(mountPoint)/data/lake/keep' -name '*.ndjson')"])
-        #expect(lake.stdoutLines == [payload])
+        let stored = lake.stdoutLines == [payload]
+        #expect(stored, "lake holds \(lake.stdoutLines.count) lines of \(lake.stdoutLines.map(\.utf8.count)) bytes, expected 1 of \(payload.utf8.count)")
     }
 
     /// SIGTERM with a stream that cannot write: the daemon still exits 0 within
