@@ -37,8 +37,8 @@ extension Broker {
             // [MQTT-3.1.2-6]: CleanSession=1 discards any previous session.
             if let existing = sessions[clientId] { endSession(existing) }
             session = Session(clientId: clientId, clean: connect.cleanSession)
-            if !connect.cleanSession, let sessionLog {
-                session.storeId = sessionLog.newSessionId()
+            if !connect.cleanSession, persistSessions {
+                session.storeId = newSessionId()
                 logState(.sessionOpen(session: session.storeId, clientId: clientId))
             }
             sessions[clientId] = session

@@ -137,7 +137,7 @@ extension Broker {
     }
 
     func flushPending() {
-        commitState()
+        submitState()
         var index = 0
         // Flushing may pump session queues, which can schedule more flushes.
         while index < flushList.count {
@@ -151,9 +151,8 @@ extension Broker {
 
     /// Writes as much of the buffer as the kernel takes; waits for EPOLLOUT for the rest.
     func flush(_ connection: Connection) {
-        commitState()
-        // While a state commit fails, bytes that depend on it stay (Broker+State).
-        let end = connection.heldFrom ?? connection.outbound.count
+        // Bytes that depend on state not yet durable stay (Broker+State).
+        let end = connection.holds.first?.offset ?? connection.outbound.count
         let pending = end - connection.outboundOffset
         guard pending > 0 else {
             if connection.waitingForWritable { setWritableInterest(connection, false) }
@@ -171,6 +170,7 @@ extension Broker {
             return
         }
         if written == connection.pendingBytes {
+            connection.shiftHolds(by: connection.outbound.count)
             connection.outboundOffset = 0
             if connection.outbound.capacity > 4 * config.maxWriteBuffer {
                 connection.outbound = []  // give a burst's memory back
@@ -184,7 +184,7 @@ extension Broker {
             connection.outboundOffset += written
             if connection.outboundOffset > connection.outbound.count / 2 {
                 connection.outbound.removeFirst(connection.outboundOffset)
-                if let held = connection.heldFrom { connection.heldFrom = held - connection.outboundOffset }
+                connection.shiftHolds(by: connection.outboundOffset)
                 connection.outboundOffset = 0
             }
             // The kernel buffer is full only if it took less than was offered.

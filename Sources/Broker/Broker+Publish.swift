@@ -45,8 +45,8 @@ extension Broker {
     func accept(_ message: Message, ack: PendingAck? = nil) {
         if message.retain {
             retained.store(message)
-            if let retainedLog {
-                retainedLog.append(message)
+            if persistRetained {
+                pendingRetained.append(message)
                 stateAppends += 1
             }
         }
@@ -85,7 +85,7 @@ extension Broker {
     }
 
     private func sendAcknowledgement(_ ack: PendingAck, to connection: Connection) {
-        if ack.stateMark > stateCommitted { holdOutput(connection, from: connection.outbound.count) }
+        holdOutput(connection, from: connection.outbound.count, mark: ack.stateMark)
         send(ack.qos == .atLeastOnce ? .puback(packetId: ack.packetId) : .pubrec(packetId: ack.packetId), to: connection)
     }
 

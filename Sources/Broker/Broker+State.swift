@@ -2,13 +2,18 @@ import CSystem
 import Durable
 import MQTT
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Durable broker state: persistent sessions (SessionLog) and retained messages
-/// (RetainedLog). Write-ahead rule: output produced after a state change waits until the
-/// change is committed; `commitState()` runs before every flush, so in the normal case
-/// that costs one fsync per loop round that changed state. When the commit fails (disk
-/// full, read-only file system) that output is held back — no PUBACK/PUBREC/PUBCOMP and no
-/// outgoing PUBLISH leaves on the word of state that is not on disk — the connections
-/// holding it are no longer read, and the commit is retried every tick until it works.
+/// (RetainedLog), written by the `StateCommitter` thread. Write-ahead rule: output that
+/// depends on a state record — the CONNACK of a new persistent session, a SUBACK, the
+/// PUBACK/PUBREC of a publish stored for a session or setting a retained message, a PUBLISH
+/// or PUBREL to a persistent session, a PUBCOMP — is held (`Connection.holds`) until the
+/// committer reports the record durable. Everything else flows. When a commit fails (disk
+/// full, read-only file system) the held output stays held, the connections waiting on it
+/// are no longer read, and the commit is retried every tick until it works.
 extension Broker {
     static let stateFailureReason = "broker state not persisted"
 
@@ -32,87 +37,129 @@ extension Broker {
             sessions[restored.clientId] = session
         }
         if !log.restored.isEmpty { routeCache.removeAll() }
+        lastSessionId = log.lastSessionId
+        lastMessageId = log.lastMessageId
         log.releaseRestored()
     }
 
     @inline(__always)
     func logState(_ record: StateRecord) {
-        sessionLog?.append(record)
+        pendingRecords.append(record)
         stateAppends += 1
+    }
+
+    func newSessionId() -> UInt64 {
+        lastSessionId += 1
+        return lastSessionId
     }
 
     /// The store id of `message`, writing it to the log the first time.
     func storedId(of message: Message) -> UInt64 {
         if let last = lastStored, last.message === message { return last.id }
-        guard let sessionLog else { return 0 }
-        let id = sessionLog.newMessageId()
-        logState(.message(id: id, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload))
-        lastStored = (message, id)
-        return id
+        lastMessageId += 1
+        logState(.message(id: lastMessageId, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload))
+        lastStored = (message, lastMessageId)
+        return lastMessageId
     }
 
-    /// Output appended to `connection` from `offset` on depends on uncommitted state: it
-    /// is written only after the next successful commit.
+    /// Output appended to `connection` from `offset` on waits until the records up to
+    /// `mark` are durable.
     @inline(__always)
-    func holdOutput(_ connection: Connection, from offset: Int) {
-        guard stateDirty, connection.heldFrom == nil else { return }
-        connection.heldFrom = offset
-        heldConnections.append(connection)
+    func holdOutput(_ connection: Connection, from offset: Int, mark: UInt64? = nil) {
+        let mark = mark ?? stateAppends
+        guard mark > stateCommitted else { return }
+        if let last = connection.holds.last, last.mark >= mark { return }  // already held from earlier on
+        if connection.holds.isEmpty { heldConnections.append(connection) }
+        connection.holds.append((offset, mark))
         if stateBlocked && connection.pausedFor.insert(Broker.stateFailureReason).inserted { updateEvents(connection) }
     }
 
-    /// Commits pending state changes (one fsync per log that has any). True when nothing
-    /// uncommitted remains, so output may go out.
-    @discardableResult
-    func commitState() -> Bool {
-        guard stateDirty else { return true }
+    /// Hands what the round produced to the committer, unless a job is in flight (its
+    /// result submits the next one) or a failed commit waits for its retry time.
+    func submitState(now: UInt64 = hy_monotonic_ns()) {
+        guard let committer, !commitInFlight, stateAppends != stateSubmitted || stateBlocked else { return }
+        if stateBlocked && now < nextStateRetryAt { return }
+        committer.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: nil))
+        pendingRecords.removeAll(keepingCapacity: true)
+        pendingRetained.removeAll(keepingCapacity: true)
+        stateSubmitted = stateAppends
+        commitInFlight = true
+    }
+
+    func stateCommitFinished(_ result: StateCommitter.Result) {
+        commitInFlight = false
         let now = hy_monotonic_ns()
-        if stateBlocked && now < nextStateRetryAt { return false }
-        do throws(DurableError) {
-            if let retainedLog, retainedLog.hasPending { try retainedLog.commit() }
-            if let sessionLog, sessionLog.hasPending { try sessionLog.commit() }
-        } catch {
-            stateCommitFailed(error, now: now)
-            return false
-        }
-        stateCommitted = stateAppends
-        if stateBlocked {
-            stateBlocked = false
-            logger.warning("broker state persisted again; held acknowledgements and deliveries go out now connections=\(heldConnections.count)")
-        }
-        for connection in heldConnections {
-            connection.heldFrom = nil
-            guard !connection.closed else { continue }
-            if connection.pausedFor.remove(Broker.stateFailureReason) != nil {
-                if connection.pausedFor.isEmpty { connection.lastReceivedAt = now }
+        switch result {
+        case let .committed(mark, bytes, compaction):
+            sessionLogBytes = bytes
+            if let compaction {
+                compactAt = max(SessionLog.minimumCompactBytes, compaction.after * 4)
+                logger.info("session state compacted bytes_before=\(compaction.before) bytes_after=\(compaction.after) millis=\(compaction.millis)")
+            }
+            stateCommitted = max(stateCommitted, mark)
+            if stateBlocked {
+                stateBlocked = false
+                logger.warning("broker state persisted again; held acknowledgements and deliveries go out now connections=\(heldConnections.count)")
+            }
+            releaseHolds(now: now)
+        case let .failed(_, error):
+            if !stateBlocked || now - lastStateFailureLog > 10_000_000_000 {
+                logger.error("broker state not persisted, holding acknowledgements and deliveries that depend on it (retrying every \(Broker.tickNanos / 1_000_000) ms): \(error)")
+                lastStateFailureLog = now
+            }
+            stateBlocked = true
+            nextStateRetryAt = now + Broker.tickNanos
+            // Stop reading from the clients waiting on it: they are back-pressured, not lied to.
+            for connection in heldConnections where !connection.closed && connection.pausedFor.insert(Broker.stateFailureReason).inserted {
                 updateEvents(connection)
             }
-            if !connection.needsFlush {
+        }
+        submitState(now: now)
+    }
+
+    /// Output whose records are now durable goes out.
+    private func releaseHolds(now: UInt64) {
+        var stillHeld: [Connection] = []
+        for connection in heldConnections where !connection.closed {
+            connection.holds.removeAll { $0.mark <= stateCommitted }
+            if connection.holds.isEmpty {
+                if connection.pausedFor.remove(Broker.stateFailureReason) != nil {
+                    if connection.pausedFor.isEmpty { connection.lastReceivedAt = now }
+                    updateEvents(connection)
+                }
+            } else {
+                stillHeld.append(connection)
+            }
+            if !connection.needsFlush && !connection.waitingForWritable {
                 connection.needsFlush = true
                 flushList.append(connection)
             }
         }
-        heldConnections.removeAll(keepingCapacity: true)
-        return true
+        heldConnections = stillHeld
     }
 
-    private func stateCommitFailed(_ error: DurableError, now: UInt64) {
-        if !stateBlocked || now - lastStateFailureLog > 10_000_000_000 {
-            logger.error("broker state not persisted, holding acknowledgements and deliveries that depend on it (retrying every \(Broker.tickNanos / 1_000_000) ms): \(error)")
-            lastStateFailureLog = now
-        }
-        stateBlocked = true
-        nextStateRetryAt = now + Broker.tickNanos
-        // Stop reading from the clients waiting on it: they are back-pressured, not lied to.
-        for connection in heldConnections where !connection.closed && !connection.pausedFor.contains(Broker.stateFailureReason) {
-            connection.pausedFor.insert(Broker.stateFailureReason)
-            updateEvents(connection)
+    /// Shutdown: commits what is pending and waits for it (bounded), so every
+    /// acknowledgement that can go out does.
+    func commitStateAndWait(timeoutNanos: UInt64) {
+        guard let committer else { return }
+        let deadline = hy_monotonic_ns() + timeoutNanos
+        while (stateDirty || commitInFlight) && hy_monotonic_ns() < deadline {
+            if !commitInFlight {
+                nextStateRetryAt = 0
+                submitState()
+            }
+            var pollFD = pollfd(fd: committer.results.wakeFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pollFD, 1, 100)
+            for result in committer.results.drain() {
+                stateCommitFinished(result)
+                if case .failed = result { return }  // the disk still refuses: nothing more to do
+            }
         }
     }
 
     /// From the tick: rewrites the session log as a snapshot once it is mostly history.
     func compactSessionLogIfNeeded() {
-        guard let sessionLog, !stateBlocked, sessionLog.sizeBytes > sessionLog.compactAt else { return }
+        guard let committer, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt else { return }
         let persistent = sessions.values.filter { $0.storeId != 0 }.sorted { $0.storeId < $1.storeId }
         // Only when most of the log is history: a log that is mostly queued messages would
         // be rewritten as big as it was (measured: 80 MiB rewritten for nothing, 0.7 s).
@@ -120,13 +167,12 @@ extension Broker {
         for session in persistent {
             live += 64 + session.subscriptions.count * 32
             for entry in session.inflight.values { live += 48 + entry.delivery.message.topic.utf8.count + entry.delivery.message.payload.count }
+            for delivery in session.queue.elements { live += 40 + delivery.message.topic.utf8.count + delivery.message.payload.count }
         }
-        live += persistent.reduce(0) { $0 + $1.queue.elements.reduce(0) { $0 + 40 + $1.message.topic.utf8.count + $1.message.payload.count } }
-        guard live * 2 < sessionLog.sizeBytes else {
-            sessionLog.postponeCompaction(liveBytes: live)
+        guard live * 2 < sessionLogBytes else {
+            compactAt = max(SessionLog.minimumCompactBytes, sessionLogBytes + max(live, sessionLogBytes))
             return
         }
-        guard commitState() else { return }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
             restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -135,13 +181,11 @@ extension Broker {
             restored.incomingQoS2 = session.incomingQoS2
             return restored
         }
-        let before = sessionLog.sizeBytes
-        let started = hy_monotonic_ns()
-        do throws(DurableError) {
-            try sessionLog.compact(snapshot)
-            logger.info("session state compacted bytes_before=\(before) bytes_after=\(sessionLog.sizeBytes) sessions=\(snapshot.count) millis=\((hy_monotonic_ns() - started) / 1_000_000)")
-        } catch {
-            stateCommitFailed(error, now: hy_monotonic_ns())
-        }
+        // The snapshot is the state after every record so far: they go first, in the same job.
+        committer.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: snapshot))
+        pendingRecords.removeAll(keepingCapacity: true)
+        pendingRetained.removeAll(keepingCapacity: true)
+        stateSubmitted = stateAppends
+        commitInFlight = true
     }
 }

@@ -14,6 +14,7 @@ final class Broker {
     static let injectorToken = UInt64.max - 2
     static let acksToken = UInt64.max - 3
     static let flowToken = UInt64.max - 4
+    static let stateToken = UInt64.max - 5
     static let tickNanos: UInt64 = 250_000_000
 
     let config: BrokerConfig
@@ -21,19 +22,30 @@ final class Broker {
     let tap: (any PublishTap)?
     let injector: MessageInjector?
     let flowControl: FlowControl?
-    let retainedLog: RetainedLog?
-    let sessionLog: SessionLog?
+    /// Writes persistent sessions and retained messages on its own thread (Broker+State);
+    /// nil when state is kept in memory only.
+    let committer: StateCommitter?
+    let persistSessions: Bool
+    let persistRetained: Bool
+    var pendingRecords: [StateRecord] = []
+    var pendingRetained: [Message] = []
+    var lastSessionId: UInt64 = 0
+    var lastMessageId: UInt64 = 0
     var lastStateFailureLog: UInt64 = 0
-    /// State records appended, and how many of them the last successful commit covered.
-    /// Output that depends on a record above `stateCommitted` waits (Broker+State).
+    /// State records produced, handed to the committer, and durable. Output that depends
+    /// on a record above `stateCommitted` waits (Broker+State).
     var stateAppends: UInt64 = 0
+    var stateSubmitted: UInt64 = 0
     var stateCommitted: UInt64 = 0
     var stateDirty: Bool { stateAppends != stateCommitted }
+    var commitInFlight = false
+    var sessionLogBytes = 0
+    var compactAt = SessionLog.minimumCompactBytes
     /// The last commit failed (disk full, I/O error): held output stays held, and the
     /// connections holding it are not read, until a retry succeeds.
     var stateBlocked = false
     var nextStateRetryAt: UInt64 = 0
-    /// Connections with output that depends on uncommitted state (`Connection.heldFrom`).
+    /// Connections with output that depends on uncommitted state (`Connection.holds`).
     var heldConnections: [Connection] = []
     /// The message most recently stored in the session log, so a message routed to many
     /// persistent sessions is stored once.
@@ -74,8 +86,9 @@ final class Broker {
         self.tap = tap
         self.injector = injector
         self.flowControl = flowControl
-        self.retainedLog = retainedLog
-        self.sessionLog = sessionLog
+        persistSessions = sessionLog != nil
+        persistRetained = retainedLog != nil
+        committer = sessionLog != nil || retainedLog != nil ? StateCommitter(sessionLog: sessionLog, retainedLog: retainedLog) : nil
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
@@ -97,6 +110,10 @@ final class Broker {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
+        if let committer, hy_epoll_add(epollFD, committer.results.wakeFD, UInt32(HY_EPOLLIN), Broker.stateToken) != 0 {
+            close(epollFD)
+            throw .systemCallFailed("epoll_ctl", errno: errno)
+        }
         if let injector, hy_epoll_add(epollFD, injector.queue.wakeFD, UInt32(HY_EPOLLIN), Broker.injectorToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
@@ -113,6 +130,7 @@ final class Broker {
         nextTickAt = now + Broker.tickNanos
         nextSysAt = now
         if let sessionLog { restoreSessions(sessionLog) }
+        sessionLogBytes = committer?.initialSessionLogBytes ?? 0
     }
 
     deinit {
@@ -124,6 +142,7 @@ final class Broker {
     /// Runs the event loop until `shouldStop` turns true after a wake-up.
     func run() {
         logger.info("broker started version=\(HydrantVersion.string) max_packet_size=\(config.maxPacketSize) max_inflight=\(config.maxInflight) max_queued=\(config.maxQueuedMessages) max_connections=\(config.maxConnections)")
+        committer?.start()
         var running = true
         var drainDeadline: UInt64?
         while running {
@@ -147,6 +166,8 @@ final class Broker {
                     for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
                 case Broker.flowToken:
                     applyFlowControl(flowControl?.queue.drain() ?? [])
+                case Broker.stateToken:
+                    for result in committer?.results.drain() ?? [] { stateCommitFinished(result) }
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }
@@ -177,17 +198,18 @@ final class Broker {
     }
 
     private func hasHeldAcknowledgements() -> Bool {
-        slots.contains { $0?.oldestPendingAck != nil } || stateDirty
+        slots.contains { $0?.oldestPendingAck != nil } || stateDirty || commitInFlight
     }
 
     private func shutdown() {
         var open = 0
-        commitState()
+        commitStateAndWait(timeoutNanos: 5_000_000_000)
         for case let connection? in slots {
             open += 1
             flush(connection)
             closeConnection(connection, reason: "broker shutting down", publishWill: false)
         }
+        committer?.stop()
         logger.info("broker stopped connections_closed=\(open) messages_received=\(stats.messagesReceived) messages_sent=\(stats.messagesSent) messages_dropped=\(stats.messagesDropped)")
     }
 

@@ -22,9 +22,15 @@ final class Connection {
     /// In the epoll set (a paused connection is taken out).
     var registered = true
 
-    /// Offset in `outbound` from which bytes depend on broker state not yet committed;
-    /// nothing from there on is written until the commit succeeds (Broker+State).
-    var heldFrom: Int?
+    /// Bytes of `outbound` that depend on broker state not yet durable: from `offset` on,
+    /// nothing is written until the state committer reports records up to `mark` durable
+    /// (Broker+State). Offsets and marks increase; usually zero or one entry.
+    var holds: [(offset: Int, mark: UInt64)] = []
+
+    /// Outbound bytes were removed from the front.
+    func shiftHolds(by count: Int) {
+        for index in holds.indices { holds[index].offset = max(0, holds[index].offset - count) }
+    }
 
     /// Set once CONNECT was accepted.
     var session: Session?

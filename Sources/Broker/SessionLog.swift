@@ -120,11 +120,10 @@ final class SessionLog: @unchecked Sendable {
     /// Records replayed at start, and how many of them referenced nothing.
     let replayedRecords: Int
     let danglingRecords: Int
-    private var lastSessionId: UInt64 = 0
-    private var lastMessageId: UInt64 = 0
+    /// Highest ids the log has used: the broker continues after them.
+    private(set) var lastSessionId: UInt64 = 0
+    private(set) var lastMessageId: UInt64 = 0
     private var scratch: [UInt8] = []
-    /// Log size (bytes) at which the tick considers compacting.
-    private(set) var compactAt: Int
 
     static let minimumCompactBytes = 64 << 20
 
@@ -184,7 +183,6 @@ final class SessionLog: @unchecked Sendable {
         restored = current.restored
         lastSessionId = max(current.maxSessionId, snapshot?.maxSessionId ?? 0)
         lastMessageId = max(current.maxMessageId, snapshot?.maxMessageId ?? 0)
-        compactAt = SessionLog.minimumCompactBytes
         // A new log gets its header; one that is mostly history is rewritten as a snapshot.
         if count == 0 || count > liveRecordEstimate(restored) * 2 + 10_000 || snapshot != nil {
             do throws(DurableError) {
@@ -201,16 +199,6 @@ final class SessionLog: @unchecked Sendable {
 
     func releaseRestored() { restored = [] }
 
-    func newSessionId() -> UInt64 {
-        lastSessionId += 1
-        return lastSessionId
-    }
-
-    func newMessageId() -> UInt64 {
-        lastMessageId += 1
-        return lastMessageId
-    }
-
     func append(_ record: StateRecord) {
         scratch.removeAll(keepingCapacity: true)
         record.encode(into: &scratch)
@@ -222,11 +210,6 @@ final class SessionLog: @unchecked Sendable {
 
     func commit() throws(DurableError) {
         try journal.commit()
-    }
-
-    /// The log is mostly live state: look again when it has grown by as much again.
-    func postponeCompaction(liveBytes: Int) {
-        compactAt = max(SessionLog.minimumCompactBytes, journal.sizeBytes + max(liveBytes, journal.sizeBytes))
     }
 
     /// Rewrites the log as one snapshot of `sessions` in a new segment and deletes every
@@ -265,6 +248,5 @@ final class SessionLog: @unchecked Sendable {
         append(.snapshotEnd)
         try journal.commit()
         journal.discardHistory(through: lastOld)
-        compactAt = max(SessionLog.minimumCompactBytes, journal.sizeBytes * 4)
     }
 }

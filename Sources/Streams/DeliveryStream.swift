@@ -185,24 +185,3 @@ public final class DeliveryStream: Sendable {
         }
     }
 }
-
-/// Starts a thread running a closure (Foundation-free).
-final class ThreadLauncher: @unchecked Sendable {
-    private let body: @Sendable () -> Void
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        self.body = body
-    }
-
-    func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let launcher = Unmanaged<ThreadLauncher>.fromOpaque(raw!).takeRetainedValue()
-            launcher.body()
-            return nil
-        }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
-    }
-}

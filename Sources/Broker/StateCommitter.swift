@@ -1,0 +1,100 @@
+import CSystem
+import Durable
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes broker state on its own thread, so the event loop never waits for a disk: the
+/// loop hands over the records of a round (`Job`), keeps serving — output that depends on
+/// them stays held — and releases that output when the result comes back through
+/// `results`. One job is in flight at a time; records produced meanwhile form the next group
+/// (pipelined group commit). After `start()` only this thread touches the two logs.
+final class StateCommitter: @unchecked Sendable {
+    struct Job: Sendable {
+        /// The loop's record count this job brings the logs up to.
+        let mark: UInt64
+        var records: [StateRecord]
+        var retained: [Message]
+        /// Compaction: the live persistent sessions, written as a snapshot after `records`.
+        var snapshot: [SessionLog.RestoredSession]?
+    }
+
+    enum Result: Sendable {
+        case committed(mark: UInt64, sessionLogBytes: Int, compaction: (before: Int, after: Int, millis: UInt64)?)
+        case failed(mark: UInt64, DurableError)
+    }
+
+    let results = WakeupQueue<Result>()
+    private let sessionLog: SessionLog?
+    private let retainedLog: RetainedLog?
+    private let queue = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
+    private let wakeFD: Int32
+    private let stopped = Atomic<Bool>(false)
+
+    init(sessionLog: SessionLog?, retainedLog: RetainedLog?) {
+        self.sessionLog = sessionLog
+        self.retainedLog = retainedLog
+        wakeFD = hy_eventfd()
+    }
+
+    deinit { close(wakeFD) }
+
+    var initialSessionLogBytes: Int { sessionLog?.sizeBytes ?? 0 }
+
+    func start() {
+        ThreadLauncher { [self] in run() }.start()
+    }
+
+    /// Loop thread.
+    func submit(_ job: Job) {
+        queue.withLock { $0.jobs.append(job) }
+        _ = hy_eventfd_signal(wakeFD)
+    }
+
+    /// Loop thread, at shutdown, after the last result: the thread ends.
+    func stop() {
+        queue.withLock { $0.stopping = true }
+        _ = hy_eventfd_signal(wakeFD)
+        for _ in 0..<500 where !stopped.load(ordering: .acquiring) { usleep(2_000) }
+    }
+
+    private func run() {
+        var pollFD = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+        while true {
+            _ = poll(&pollFD, 1, 1000)
+            _ = hy_eventfd_drain(wakeFD)
+            let (jobs, stopping) = queue.withLock { state in
+                defer { state.jobs.removeAll(keepingCapacity: true) }
+                return (state.jobs, state.stopping)
+            }
+            for job in jobs { results.push(process(job)) }
+            if stopping && jobs.isEmpty {
+                stopped.store(true, ordering: .releasing)
+                return
+            }
+        }
+    }
+
+    /// Appends everything first, then commits both logs: a failed commit keeps its group
+    /// pending in the journal, so the next job's commit writes it (in order) again.
+    private func process(_ job: Job) -> Result {
+        do throws(DurableError) {
+            for record in job.records { sessionLog?.append(record) }
+            for message in job.retained { retainedLog?.append(message) }
+            if let sessionLog, sessionLog.hasPending { try sessionLog.commit() }
+            if let retainedLog, retainedLog.hasPending { try retainedLog.commit() }
+            var compaction: (Int, Int, UInt64)?
+            if let snapshot = job.snapshot, let sessionLog {
+                let before = sessionLog.sizeBytes
+                let started = hy_monotonic_ns()
+                try sessionLog.compact(snapshot)
+                compaction = (before, sessionLog.sizeBytes, (hy_monotonic_ns() - started) / 1_000_000)
+            }
+            return .committed(mark: job.mark, sessionLogBytes: sessionLog?.sizeBytes ?? 0, compaction: compaction)
+        } catch {
+            return .failed(mark: job.mark, error)
+        }
+    }
+}
