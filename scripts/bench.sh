@@ -33,7 +33,7 @@ function field(line, key,    n, i, kv, parts) {
     for (i = 1; i <= n; i++) { split(parts[i], kv, "="); if (kv[1] == key) return kv[2] }
     return ""
 }
-FNR == 1 { broker = (FILENAME ~ /hydrant/) ? "h" : "m" }
+FNR == 1 { broker = (FILENAME ~ /\/hydrant\/medians.txt$/) ? "h" : "m" }  # the output path may contain "hydrant" too
 /^MEDIAN / {
     lab = field($0, "label")
     labels[lab] = 1

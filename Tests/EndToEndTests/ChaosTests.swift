@@ -42,13 +42,7 @@ import Testing
             return
         }
         defer { _ = try? ChildProcess.run("umount", ["-l", mountPoint]) }
-        let pipelines = root.path + "/pipelines"
-        try FileManager.default.createDirectory(atPath: pipelines, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.path + "/none", withIntermediateDirectories: true)
-        try """
-            {"rules": [{"name": "keep", "sql": "SELECT * FROM 'disk/#'", "actions": [{"stream": "keep"}]}],
-             "streams": [{"name": "keep", "destination": {"lake": {}}, "buffering": {"sizeMiB": 1, "intervalSeconds": 1}}]}
-            """.write(toFile: pipelines + "/keep.json", atomically: true, encoding: .utf8)
+        let pipelines = try Self.pipeline(in: root, stream: "keep", filter: "disk/#", intervalSeconds: 1)
         let data = TemporaryDirectory(existing: mountPoint + "/data")
         let daemon = try Daemon(["--pipelines", pipelines, "--migrations", root.path + "/none"], logLevel: "info", dataDirectory: data)
 
@@ -101,13 +95,7 @@ import Testing
     @Test func shutdownIsBoundedByTheTimeout() throws {
         let root = try TemporaryDirectory(prefix: "hydrant-shutdown")
         defer { root.remove() }
-        let pipelines = root.path + "/pipelines"
-        try FileManager.default.createDirectory(atPath: pipelines, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.path + "/none", withIntermediateDirectories: true)
-        try """
-            {"rules": [{"name": "keep", "sql": "SELECT * FROM 'stuck/#'", "actions": [{"stream": "stuck"}]}],
-             "streams": [{"name": "stuck", "destination": {"lake": {}}, "buffering": {"sizeMiB": 1, "intervalSeconds": 60}}]}
-            """.write(toFile: pipelines + "/stuck.json", atomically: true, encoding: .utf8)
+        let pipelines = try Self.pipeline(in: root, stream: "stuck", filter: "stuck/#", intervalSeconds: 60)
         let data = try TemporaryDirectory(prefix: "hydrant-shutdown-data")
         defer { data.remove() }
         // A file where the stream's lake directory must go: every write fails.
@@ -129,5 +117,18 @@ import Testing
         #expect(try again.stop() == 0)
         let lake = try ChildProcess.run("sh", ["-c", "cat $(find '\(data.path)/lake/stuck' -name '*.ndjson')"])
         #expect(lake.stdoutLines == ["{\"n\":1}"])
+    }
+
+    /// `<root>/pipelines` with one rule `SELECT * FROM '<filter>'` into a lake stream, and an
+    /// empty `<root>/none` for --migrations; returns the pipelines directory.
+    static func pipeline(in root: TemporaryDirectory, stream: String, filter: String, intervalSeconds: Int) throws -> String {
+        let pipelines = root.path + "/pipelines"
+        try FileManager.default.createDirectory(atPath: pipelines, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root.path + "/none", withIntermediateDirectories: true)
+        try """
+            {"rules": [{"name": "keep", "sql": "SELECT * FROM '\(filter)'", "actions": [{"stream": "\(stream)"}]}],
+             "streams": [{"name": "\(stream)", "destination": {"lake": {}}, "buffering": {"sizeMiB": 1, "intervalSeconds": \(intervalSeconds)}}]}
+            """.write(toFile: pipelines + "/\(stream).json", atomically: true, encoding: .utf8)
+        return pipelines
     }
 }
