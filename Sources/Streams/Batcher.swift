@@ -13,10 +13,29 @@ public struct BufferingPolicy: Sendable, Hashable {
 }
 
 /// Records on their way to one file: NDJSON bytes of one partition.
+/// Where a record came from, for the envelope of an error that happens after batching
+/// (SQLite rejects, expired retries, too many partitions): rule, topic, client id.
+public struct RecordOrigin: Sendable, Hashable {
+    public var rule: String
+    public var topic: String
+    public var clientId: String
+
+    public init(rule: String, topic: String, clientId: String) {
+        self.rule = rule
+        self.topic = topic
+        self.clientId = clientId
+    }
+
+    /// Records journaled before origins were kept.
+    public static let unknown = RecordOrigin(rule: "", topic: "", clientId: "")
+}
+
 public struct Batch: Sendable {
     public let partition: [String]
     public internal(set) var data: [UInt8] = []
     public internal(set) var records = 0
+    /// One per record, in order.
+    public internal(set) var origins: [RecordOrigin] = []
     /// Wall-clock arrival (ms since the epoch) of the oldest record: names the file and
     /// fills the prefix's timestamps.
     public let firstArrivalMillis: Int64
@@ -54,7 +73,7 @@ public struct Batcher: Sendable {
 
     /// Adds one record (its NDJSON line, newline included). Batches are mutated in place
     /// in the dictionary: copying one out and back would copy its bytes on every record.
-    public mutating func add(_ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64) -> Outcome {
+    public mutating func add(_ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin = .unknown) -> Outcome {
         var closed: [Batch] = []
         let index: Dictionary<[String], Batch>.Index
         if let existing = open.index(forKey: partition) {
@@ -70,6 +89,7 @@ public struct Batcher: Sendable {
         }
         open.values[index].data.append(contentsOf: line)
         open.values[index].records += 1
+        open.values[index].origins.append(origin)
         open.values[index].lastSequence = max(open.values[index].lastSequence, sequence)
         open.values[index].firstSequence = min(open.values[index].firstSequence, sequence)
         // Closes at once when a limit is reached (size, count, or a zero interval).

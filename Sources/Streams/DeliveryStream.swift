@@ -21,6 +21,10 @@ public struct StreamRecord: Sendable {
     /// stream has journaled the record.
     public var sizeHint: Int
 
+    init(record: JSONValue, arrivalMillis: Int64, origin: RecordOrigin) {
+        self.init(record: record, arrivalMillis: arrivalMillis, rule: origin.rule, topic: origin.topic, clientId: origin.clientId)
+    }
+
     public init(record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0, onDurable: (@Sendable () -> Void)? = nil) {
         self.sizeHint = sizeHint
         self.record = record

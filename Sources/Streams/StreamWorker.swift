@@ -8,6 +8,9 @@ import Storage
 struct StreamWorker: Sendable {
     /// Records that go to the error output travel in partitions marked with this first key.
     static let errorMarker = "\u{0}error"
+    /// In a journal record's keys, separates the partition values from the record's origin
+    /// (rule, topic, client id); records journaled without it have an unknown origin.
+    static let originMarker = "\u{0}origin"
 
     let config: StreamConfig
     let prefix: Prefix
@@ -23,7 +26,7 @@ struct StreamWorker: Sendable {
     /// Batches whose write failed, retried with backoff while the journal keeps them.
     var failed: [(batch: Batch, attempts: Int, nextAttempt: Int64, firstFailure: Int64)] = []
     /// Journaled-but-uncommitted records and their callbacks, when a commit failed.
-    var uncommitted: [(partition: [String], line: [UInt8], arrival: Int64, sequence: UInt64)] = []
+    var uncommitted: [(partition: [String], line: [UInt8], arrival: Int64, sequence: UInt64, origin: RecordOrigin)] = []
     var callbacks: [@Sendable () -> Void] = []
     var lastCommitFailureLog: Int64 = 0
     /// Sanitized partition values by raw value: a stream sees the same few values again
@@ -51,7 +54,15 @@ struct StreamWorker: Sendable {
     /// Records recovered from the journal go straight back into their batches.
     mutating func replay(_ records: [JournalRecord]) {
         let now = Self.monotonicMillis()
-        for record in records { buffer(record.line, partition: record.partition, arrival: record.arrivalMillis, sequence: record.sequence, now: now) }
+        for record in records {
+            var partition = record.partition
+            var origin = RecordOrigin.unknown
+            if let marker = partition.firstIndex(of: Self.originMarker), partition.count == marker + 4 {
+                origin = RecordOrigin(rule: partition[marker + 1], topic: partition[marker + 2], clientId: partition[marker + 3])
+                partition.removeSubrange(marker...)
+            }
+            buffer(record.line, partition: partition, arrival: record.arrivalMillis, sequence: record.sequence, now: now, origin: origin)
+        }
         reclaim()
     }
 
@@ -60,8 +71,9 @@ struct StreamWorker: Sendable {
             let (partition, line) = classify(item)
             metrics.recordsIn.add(1, ordering: .relaxed)
             metrics.bytesIn.add(UInt64(line.count), ordering: .relaxed)
-            let sequence = journal.append(arrivalMillis: item.arrivalMillis, partition: partition, line: line)
-            uncommitted.append((partition, line, item.arrivalMillis, sequence))
+            let origin = RecordOrigin(rule: item.rule, topic: item.topic, clientId: item.clientId)
+            let sequence = journal.append(arrivalMillis: item.arrivalMillis, partition: partition + [Self.originMarker, item.rule, item.topic, item.clientId], line: line)
+            uncommitted.append((partition, line, item.arrivalMillis, sequence, origin))
             if let done = item.onDurable { callbacks.append(done) }
         }
         if journal.hasPending {
@@ -78,7 +90,7 @@ struct StreamWorker: Sendable {
         }
         for done in callbacks { done() }
         callbacks.removeAll(keepingCapacity: true)
-        for record in uncommitted { buffer(record.line, partition: record.partition, arrival: record.arrival, sequence: record.sequence, now: now) }
+        for record in uncommitted { buffer(record.line, partition: record.partition, arrival: record.arrival, sequence: record.sequence, now: now, origin: record.origin) }
         uncommitted.removeAll(keepingCapacity: true)
         for batch in batcher.due(now: now) + errorBatcher.due(now: now) { write(batch, now: now) }
         retryFailed(now: now)
@@ -137,20 +149,20 @@ struct StreamWorker: Sendable {
         return ([Self.errorMarker, type], line)
     }
 
-    mutating func buffer(_ line: [UInt8], partition: [String], arrival: Int64, sequence: UInt64, now: Int64) {
+    mutating func buffer(_ line: [UInt8], partition: [String], arrival: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin = .unknown) {
         let isError = partition.first == Self.errorMarker
         let outcome = isError
-            ? errorBatcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now)
-            : batcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now)
+            ? errorBatcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now, origin: origin)
+            : batcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now, origin: origin)
         switch outcome {
         case let .added(closed):
             for batch in closed { write(batch, now: now) }
         case .tooManyPartitions:
             metrics.activePartitionExceeded.add(1, ordering: .relaxed)
-            let item = StreamRecord(record: (try? JSONParser().parse(Array(line.dropLast()))) ?? .null, arrivalMillis: arrival, rule: "", topic: "", clientId: "")
+            let item = StreamRecord(record: (try? JSONParser().parse(Array(line.dropLast()))) ?? .null, arrivalMillis: arrival, origin: origin)
             let (errorPartition, errorLine) = envelope(item, type: "partitioning-failed", code: "ActivePartitionExceeded",
                                                        message: "more than maxActivePartitions \(config.maxActivePartitions) open partitions", raw: nil)
-            buffer(errorLine, partition: errorPartition, arrival: arrival, sequence: sequence, now: now)
+            buffer(errorLine, partition: errorPartition, arrival: arrival, sequence: sequence, now: now, origin: origin)
         }
     }
 
@@ -196,11 +208,12 @@ struct StreamWorker: Sendable {
             let outcome = try table!.write(batch)
             metrics.recordsWritten.add(UInt64(outcome.inserted), ordering: .relaxed)
             metrics.ignoredFields.add(UInt64(outcome.ignoredFields), ordering: .relaxed)
-            for (line, message) in outcome.rejected {
+            for (index, line, message) in outcome.rejected {
                 metrics.sqliteRejected.add(1, ordering: .relaxed)
-                let item = StreamRecord(record: (try? JSONParser().parse(line)) ?? .null, arrivalMillis: batch.firstArrivalMillis, rule: "", topic: "", clientId: "")
+                let origin = index < batch.origins.count ? batch.origins[index] : .unknown
+                let item = StreamRecord(record: (try? JSONParser().parse(line)) ?? .null, arrivalMillis: batch.firstArrivalMillis, origin: origin)
                 let (partition, envelopeLine) = envelope(item, type: "sqlite-rejected", code: "SQLiteRejected", message: message, raw: nil, attempts: attempts + 1)
-                buffer(envelopeLine, partition: partition, arrival: batch.firstArrivalMillis, sequence: batch.firstSequence, now: now)
+                buffer(envelopeLine, partition: partition, arrival: batch.firstArrivalMillis, sequence: batch.firstSequence, now: now, origin: origin)
             }
         } catch {
             scheduleRetry(batch, now: now, attempts: attempts, firstFailure: firstFailure, error: "\(error)")
@@ -221,8 +234,10 @@ struct StreamWorker: Sendable {
                 errors.records = entry.batch.records
                 errors.firstSequence = entry.batch.firstSequence
                 errors.lastSequence = entry.batch.lastSequence
-                for line in entry.batch.data.split(separator: 0x0A) {
-                    let item = StreamRecord(record: (try? JSONParser().parse(Array(line))) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, rule: "", topic: "", clientId: "")
+                errors.origins = entry.batch.origins
+                for (index, line) in entry.batch.data.split(separator: 0x0A).enumerated() {
+                    let origin = index < entry.batch.origins.count ? entry.batch.origins[index] : .unknown
+                    let item = StreamRecord(record: (try? JSONParser().parse(Array(line))) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, origin: origin)
                     errors.data += envelope(item, type: "delivery-failed", code: "RetryExpired",
                                             message: "lake write still failing after retrySeconds \(config.retrySeconds)", raw: nil, attempts: entry.attempts).1
                 }

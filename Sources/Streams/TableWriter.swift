@@ -41,7 +41,8 @@ struct TableWriter: @unchecked Sendable {
     struct Outcome {
         var inserted = 0
         var ignoredFields = 0
-        var rejected: [(line: [UInt8], message: String)] = []
+        /// Index of the record in the batch, its line, SQLite's reason.
+        var rejected: [(index: Int, line: [UInt8], message: String)] = []
     }
 
     mutating func write(_ batch: Batch) throws(StorageError) -> Outcome {
@@ -53,9 +54,9 @@ struct TableWriter: @unchecked Sendable {
         let insertSQL = insertSQL
         try database.transaction { () throws(StorageError) in
             let insert = try database.statement(insertSQL)
-            for line in lines {
+            for (index, line) in lines.enumerated() {
                 guard case let .object(record)? = try? JSONParser().parse(line) else {
-                    outcome.rejected.append((line, "record is not a JSON object"))
+                    outcome.rejected.append((index, line, "record is not a JSON object"))
                     continue
                 }
                 outcome.ignoredFields += record.keys.filter { !columns.contains($0) }.count
@@ -75,7 +76,7 @@ struct TableWriter: @unchecked Sendable {
                     try insert.step()
                     outcome.inserted += 1
                 } catch {
-                    if case let .sqlite(_, message, _) = error { outcome.rejected.append((line, message)) } else { throw error }
+                    if case let .sqlite(_, message, _) = error { outcome.rejected.append((index, line, message)) } else { throw error }
                 }
             }
         }

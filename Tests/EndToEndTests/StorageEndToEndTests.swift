@@ -30,6 +30,7 @@ import Testing
         #expect(errors.count == 1)
         let envelope = try String(contentsOfFile: data.path + "/lake/errors/machine-alerts-table/sqlite-rejected/" + errors[0], encoding: .utf8)
         #expect(envelope.contains("\"errorCode\":\"SQLiteRejected\"") && envelope.contains("CHECK constraint failed"))
+        #expect(envelope.contains("\"rule\":\"machine_alerts_to_table\"") && envelope.contains("\"topic\":\"factory/1/machine/3/alerts\""), "\(envelope)")
     }
 
     @Test func queryRefusesWritesAndPointsAtBadSQL() throws {

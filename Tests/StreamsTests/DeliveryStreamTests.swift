@@ -48,6 +48,10 @@ import Testing
         #expect(Set(errors.map { $0.split(separator: "/")[2] }) == ["partitioning-failed", "record-too-large"])
         let codes = errors.flatMap { lines(root, $0) }.compactMap { try? JSONParser().parse($0)["errorCode"] }
         #expect(codes.sorted { $0.serialized() < $1.serialized() } == ["ActivePartitionExceeded", "PartitionKeyMissing", "RecordTooLarge"])
+        // Every envelope names where the record came from, also the one made after batching.
+        for envelope in errors.flatMap({ lines(root, $0) }).compactMap({ try? JSONParser().parse($0) }) {
+            #expect(envelope["rule"] == "r" && envelope["topic"] == "t/1" && envelope["clientId"] == "c", "\(envelope.serialized())")
+        }
         #expect(lines(root, all.first { $0.hasPrefix("s/k=a/") }!) == [#"{"k":"a","v":1}"#, #"{"k":"a","v":1}"#])
         #expect(stream.metrics.activePartitionExceeded.load(ordering: .relaxed) == 1)
     }
@@ -87,6 +91,7 @@ import Testing
         #expect(errors.first?.hasPrefix("errors/s/delivery-failed/") == true)
         let envelope = try JSONParser().parse(lines(root, errors[0])[0])
         #expect(envelope["errorCode"] == "RetryExpired")
+        #expect(envelope["rule"] == "r" && envelope["topic"] == "t/1" && envelope["clientId"] == "c")
         #expect(envelope["record"] == ["n": 1])
         #expect(envelope["attemptsMade"] == .int(1))
     }
