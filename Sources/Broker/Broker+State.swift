@@ -181,6 +181,9 @@ extension Broker {
             restored.incomingQoS2 = session.incomingQoS2
             return restored
         }
+        // A message stored before but no longer live is not in the snapshot: the next
+        // delivery of the same object must store it again, not refer to a dropped record.
+        lastStored = nil
         // The snapshot is the state after every record so far: they go first, in the same job.
         committer.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: snapshot))
         pendingRecords.removeAll(keepingCapacity: true)
