@@ -64,6 +64,10 @@ extension Broker {
         }
         if !session.subscriptions.isEmpty { routeCache.removeAll() }
         session.subscriptions.removeAll()
+        if session.storeId != 0 {
+            liveStateBytes -= session.queue.elements.reduce(0) { $0 + Broker.liveCost($1) }
+            liveStateBytes -= session.inflight.values.reduce(0) { $0 + Broker.liveCost($1.delivery) }
+        }
         session.queue.removeAll()
         session.inflight.removeAll()
         if session.storeId != 0 {

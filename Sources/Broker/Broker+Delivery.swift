@@ -56,6 +56,7 @@ extension Broker {
             // Stored for the session before the publish is acknowledged (issue #7 (b)).
             delivery.storeId = storedId(of: delivery.message)
             logState(.enqueue(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain))
+            liveStateBytes += Broker.liveCost(delivery)
         }
         session.queue.append(delivery)
     }
@@ -65,6 +66,7 @@ extension Broker {
         let id = session.nextPacketId()
         if session.storeId != 0 {
             if delivery.storeId == 0 { delivery.storeId = storedId(of: delivery.message) }
+            if !fromQueue { liveStateBytes += Broker.liveCost(delivery) }
             logState(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: id, fromQueue: fromQueue))
             holdOutput(connection, from: connection.outbound.count)
         }

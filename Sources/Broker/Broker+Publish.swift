@@ -124,7 +124,10 @@ extension Broker {
             return
         }
         session.inflight[id] = nil
-        if session.storeId != 0 { logState(.completed(session: session.storeId, packetId: id)) }
+        if session.storeId != 0 {
+            logState(.completed(session: session.storeId, packetId: id))
+            liveStateBytes -= Broker.liveCost(entry.delivery)
+        }
         pumpQueue(session)
     }
 }

@@ -34,12 +34,18 @@ extension Broker {
             for delivery in restored.queued { session.queue.append(delivery) }
             session.incomingQoS2 = restored.incomingQoS2
             session.unconfirmedQoS2 = restored.incomingQoS2
+            liveStateBytes += restored.queued.reduce(0) { $0 + Broker.liveCost($1) } + restored.inflight.reduce(0) { $0 + Broker.liveCost($1.delivery) }
             sessions[restored.clientId] = session
         }
         if !log.restored.isEmpty { routeCache.removeAll() }
         lastSessionId = log.lastSessionId
         lastMessageId = log.lastMessageId
         log.releaseRestored()
+    }
+
+    /// What a queued or in-flight message of a persistent session adds to a snapshot.
+    static func liveCost(_ delivery: Delivery) -> Int {
+        delivery.message.payload.count + delivery.message.topic.utf8.count + 48
     }
 
     @inline(__always)
@@ -93,7 +99,7 @@ extension Broker {
         case let .committed(mark, bytes, compaction):
             sessionLogBytes = bytes
             if let compaction {
-                compactAt = max(SessionLog.minimumCompactBytes, compaction.after * 4)
+                compactAt = max(config.sessionLogCompactBytes, compaction.after * 2)
                 logger.info("session state compacted bytes_before=\(compaction.before) bytes_after=\(compaction.after) millis=\(compaction.millis)")
             }
             stateCommitted = max(stateCommitted, mark)
@@ -157,22 +163,15 @@ extension Broker {
         }
     }
 
-    /// From the tick: rewrites the session log as a snapshot once it is mostly history.
+    /// From the tick: rewrites the session log as a snapshot once it has passed its
+    /// threshold and is mostly history (live messages under half of it): a log that is
+    /// mostly queued messages would be rewritten as big as it was (measured: 80 MiB for
+    /// nothing, 0.7 s).
     func compactSessionLogIfNeeded() {
-        guard let committer, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt else { return }
+        guard let committer, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt,
+            liveStateBytes * 2 < sessionLogBytes
+        else { return }
         let persistent = sessions.values.filter { $0.storeId != 0 }.sorted { $0.storeId < $1.storeId }
-        // Only when most of the log is history: a log that is mostly queued messages would
-        // be rewritten as big as it was (measured: 80 MiB rewritten for nothing, 0.7 s).
-        var live = 0
-        for session in persistent {
-            live += 64 + session.subscriptions.count * 32
-            for entry in session.inflight.values { live += 48 + entry.delivery.message.topic.utf8.count + entry.delivery.message.payload.count }
-            for delivery in session.queue.elements { live += 40 + delivery.message.topic.utf8.count + delivery.message.payload.count }
-        }
-        guard live * 2 < sessionLogBytes else {
-            compactAt = max(SessionLog.minimumCompactBytes, sessionLogBytes + max(live, sessionLogBytes))
-            return
-        }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
             restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -40,7 +40,10 @@ final class Broker {
     var stateDirty: Bool { stateAppends != stateCommitted }
     var commitInFlight = false
     var sessionLogBytes = 0
-    var compactAt = SessionLog.minimumCompactBytes
+    /// Estimated bytes of the persistent sessions' live messages (queued and in flight),
+    /// kept up to date as they come and go: compaction pays off when the log is mostly not this.
+    var liveStateBytes = 0
+    var compactAt = 0  // set from the config in init
     /// The last commit failed (disk full, I/O error): held output stays held, and the
     /// connections holding it are not read, until a retry succeeds.
     var stateBlocked = false
@@ -131,6 +134,7 @@ final class Broker {
         nextSysAt = now
         if let sessionLog { restoreSessions(sessionLog) }
         sessionLogBytes = committer?.initialSessionLogBytes ?? 0
+        compactAt = config.sessionLogCompactBytes
     }
 
     deinit {

@@ -28,6 +28,9 @@ public struct BrokerConfig: Sendable, Hashable {
     /// On stop: seconds to wait for acknowledgements still held by streams or state
     /// commits (reading and accepting stop at once), before connections are closed.
     public var shutdownGrace: Double = 10
+    /// The session log is considered for compaction once it passes this size (and then four
+    /// times its size after the last compaction); it is rewritten only when mostly history.
+    public var sessionLogCompactBytes: Int = 64 << 20
 
     public init() {}
 }

@@ -125,7 +125,6 @@ final class SessionLog: @unchecked Sendable {
     private(set) var lastMessageId: UInt64 = 0
     private var scratch: [UInt8] = []
 
-    static let minimumCompactBytes = 64 << 20
 
     init(directory: String) throws(BrokerError) {
         do throws(DurableError) {

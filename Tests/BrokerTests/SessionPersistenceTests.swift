@@ -1,3 +1,4 @@
+import Broker
 import Foundation
 import HydrantTesting
 import MQTT
@@ -147,5 +148,59 @@ import Testing
         let back = try TestClient(port: broker.port)
         #expect(try back.connect(clientId: "temp", cleanSession: false).sessionPresent == false)
         try back.expectNothing()
+    }
+
+    /// Runtime compaction: a log that is mostly acknowledged history is rewritten as a
+    /// snapshot from the tick, and what was live survives a restart afterwards.
+    @Test func logIsCompactedWhileRunning() throws {
+        let state = try TemporaryDirectory(prefix: "hydrant-state")
+        defer { state.remove() }
+        let configure: (inout BrokerConfig) -> Void = {
+            $0.stateDirectory = state.path
+            $0.sessionLogCompactBytes = 256 << 10
+            $0.maxQueuedMessages = 10_000
+        }
+        let payload = String(repeating: "p", count: 1000)
+        do {
+            let broker = try BrokerHarness(configure: configure)
+            let keeper = try TestClient(port: broker.port)
+            try keeper.connect(clientId: "keeper", cleanSession: false)
+            try keeper.subscribe("keep/#", qos: .atLeastOnce)
+            keeper.disconnect()
+            #expect(keeper.waitForClose())
+            let reader = try TestClient(port: broker.port)
+            try reader.connect(clientId: "reader", cleanSession: false)
+            try reader.subscribe("flow/#", qos: .atLeastOnce)
+            let pub = try broker.client("pub")
+            for n in 1...5 { try pub.publish("keep/1", "k\(n)", qos: .atLeastOnce) }
+            for _ in 1...3000 { try pub.publish("flow/1", payload, qos: .atLeastOnce) }
+            for _ in 1...3000 { _ = try reader.receivePublish() }  // acknowledged: history now
+            let log = state.path + "/sessions"
+            var size = try bytes(log)
+            let deadline = Date().addingTimeInterval(10)
+            while size > 512 << 10 && Date() < deadline {
+                usleep(50_000)
+                size = try bytes(log)
+            }
+            #expect(size < 512 << 10, "session log still \(size) bytes")
+            try pub.publish("keep/1", "k6", qos: .atLeastOnce)  // after the snapshot
+            broker.stop()
+        }
+        let broker = try BrokerHarness(configure: configure)
+        let keeper = try TestClient(port: broker.port)
+        #expect(try keeper.connect(clientId: "keeper", cleanSession: false).sessionPresent)
+        var got: [String] = []
+        for _ in 1...6 { got.append(try keeper.receivePublish().text) }
+        #expect(got == ["k1", "k2", "k3", "k4", "k5", "k6"])
+        try keeper.expectNothing()
+        let reader = try TestClient(port: broker.port)
+        #expect(try reader.connect(clientId: "reader", cleanSession: false).sessionPresent)
+        try reader.expectNothing()
+    }
+
+    func bytes(_ directory: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { total, name in
+            total + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
+        }
     }
 }
