@@ -81,7 +81,8 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, sessionLog: SessionLog?, listenFD: Int32, wakeFD: Int32,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, sessionLog: SessionLog?,
+        wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)? = nil, listenFD: Int32, wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
@@ -91,7 +92,12 @@ final class Broker {
         self.flowControl = flowControl
         persistSessions = sessionLog != nil
         persistRetained = retainedLog != nil
-        committer = sessionLog != nil || retainedLog != nil ? StateCommitter(sessionLog: sessionLog, retainedLog: retainedLog) : nil
+        if sessionLog != nil || retainedLog != nil {
+            let store = JournalStateStore(sessionLog: sessionLog, retainedLog: retainedLog)
+            committer = StateCommitter(store: wrapStore?(store) ?? store)
+        } else {
+            committer = nil
+        }
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop

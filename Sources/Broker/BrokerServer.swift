@@ -21,9 +21,19 @@ public final class BrokerServer: Sendable {
     private let flowControl: FlowControl?
     private let retainedLog: RetainedLog?
     private let sessionLog: SessionLog?
+    /// Tests wrap the state store (fault injection); nil in production.
+    let wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)?
     private let stopRequested = Atomic<Bool>(false)
 
-    public init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil) throws(BrokerError) {
+    public convenience init(config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil) throws(BrokerError) {
+        try self.init(config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, wrapStore: nil)
+    }
+
+    init(
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?,
+        wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)?
+    ) throws(BrokerError) {
+        self.wrapStore = wrapStore
         var bound: Int32 = 0
         let fd = hy_listen_tcp(config.host, Int32(config.port), 1024, &bound)
         guard fd >= 0 else { throw .listenFailed(host: config.host, port: config.port, errno: errno) }
@@ -78,7 +88,7 @@ public final class BrokerServer: Sendable {
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, sessionLog: sessionLog, listenFD: listenFD, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, sessionLog: sessionLog, wrapStore: wrapStore, listenFD: listenFD, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
         logger.info("listening address=\(config.host):\(port)")
         broker.run()

@@ -6,6 +6,44 @@ import Synchronization
 import Glibc
 #endif
 
+/// Where broker state goes: the persistence protocol the broker writes through (DESIGN.md
+/// "persistence behind a protocol"). Called on the committer thread only. `write` must make
+/// the records durable before it returns, or throw and keep them to write again (in order)
+/// on the next call.
+protocol BrokerStateStore: AnyObject {
+    func write(records: [StateRecord], retained: [Message]) throws(DurableError)
+    /// Rewrites the session state as `sessions` (after everything written before).
+    func compact(_ sessions: [SessionLog.RestoredSession]) throws(DurableError)
+    var sessionLogBytes: Int { get }
+}
+
+/// The store this broker uses: the session log and the retained-message journal, both
+/// append-only CRC-framed journals (chosen over SQLite by measurement, docs/design-notes.md).
+final class JournalStateStore: BrokerStateStore {
+    private let sessionLog: SessionLog?
+    private let retainedLog: RetainedLog?
+
+    init(sessionLog: SessionLog?, retainedLog: RetainedLog?) {
+        self.sessionLog = sessionLog
+        self.retainedLog = retainedLog
+    }
+
+    /// Appends everything first, then commits both logs: a failed commit keeps its group
+    /// pending in the journal, so the next call writes it again, in order.
+    func write(records: [StateRecord], retained: [Message]) throws(DurableError) {
+        for record in records { sessionLog?.append(record) }
+        for message in retained { retainedLog?.append(message) }
+        if let sessionLog, sessionLog.hasPending { try sessionLog.commit() }
+        if let retainedLog, retainedLog.hasPending { try retainedLog.commit() }
+    }
+
+    func compact(_ sessions: [SessionLog.RestoredSession]) throws(DurableError) {
+        try sessionLog?.compact(sessions)
+    }
+
+    var sessionLogBytes: Int { sessionLog?.sizeBytes ?? 0 }
+}
+
 /// Writes broker state on its own thread, so the event loop never waits for a disk: the
 /// loop hands over the records of a round (`Job`), keeps serving — output that depends on
 /// them stays held — and releases that output when the result comes back through
@@ -27,21 +65,19 @@ final class StateCommitter: @unchecked Sendable {
     }
 
     let results = WakeupQueue<Result>()
-    private let sessionLog: SessionLog?
-    private let retainedLog: RetainedLog?
+    private let store: any BrokerStateStore
     private let queue = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
     private let wakeFD: Int32
     private let stopped = Atomic<Bool>(false)
 
-    init(sessionLog: SessionLog?, retainedLog: RetainedLog?) {
-        self.sessionLog = sessionLog
-        self.retainedLog = retainedLog
+    init(store: any BrokerStateStore) {
+        self.store = store
         wakeFD = hy_eventfd()
     }
 
     deinit { close(wakeFD) }
 
-    var initialSessionLogBytes: Int { sessionLog?.sizeBytes ?? 0 }
+    var initialSessionLogBytes: Int { store.sessionLogBytes }
 
     func start() {
         ThreadLauncher { [self] in run() }.start()
@@ -77,22 +113,17 @@ final class StateCommitter: @unchecked Sendable {
         }
     }
 
-    /// Appends everything first, then commits both logs: a failed commit keeps its group
-    /// pending in the journal, so the next job's commit writes it (in order) again.
     private func process(_ job: Job) -> Result {
         do throws(DurableError) {
-            for record in job.records { sessionLog?.append(record) }
-            for message in job.retained { retainedLog?.append(message) }
-            if let sessionLog, sessionLog.hasPending { try sessionLog.commit() }
-            if let retainedLog, retainedLog.hasPending { try retainedLog.commit() }
+            try store.write(records: job.records, retained: job.retained)
             var compaction: (Int, Int, UInt64)?
-            if let snapshot = job.snapshot, let sessionLog {
-                let before = sessionLog.sizeBytes
+            if let snapshot = job.snapshot {
+                let before = store.sessionLogBytes
                 let started = hy_monotonic_ns()
-                try sessionLog.compact(snapshot)
-                compaction = (before, sessionLog.sizeBytes, (hy_monotonic_ns() - started) / 1_000_000)
+                try store.compact(snapshot)
+                compaction = (before, store.sessionLogBytes, (hy_monotonic_ns() - started) / 1_000_000)
             }
-            return .committed(mark: job.mark, sessionLogBytes: sessionLog?.sizeBytes ?? 0, compaction: compaction)
+            return .committed(mark: job.mark, sessionLogBytes: store.sessionLogBytes, compaction: compaction)
         } catch {
             return .failed(mark: job.mark, error)
         }
