@@ -20,10 +20,22 @@ final class RuleMetrics: Sendable {
 final class CompiledRule: Sendable {
     let definition: RuleDefinition
     let metrics = RuleMetrics()
+    /// Set for `SELECT *, … AS …` rules whose actions are all streams: their records are
+    /// spliced from the payload's bytes (the payload's own formatting is kept in the lake).
+    /// Republished messages keep the compact serialization of the general path.
+    let spliceFields: [(name: String, expression: Expression)]?
 
     init(_ definition: RuleDefinition) {
         self.definition = definition
+        let streamsOnly = definition.actions.allSatisfy { if case .stream = $0 { return true } else { return false } }
+        spliceFields = definition.batchMode || !streamsOnly ? nil : definition.statement.spliceFields
     }
+}
+
+/// A rule's output: a value, or (spliced rules) its bytes and the fields the rule added.
+enum RuleOutput {
+    case value(JSONValue)
+    case line([UInt8], added: [(String, JSONValue)])
 }
 
 /// Attaches rules to the broker's `PublishTap`: every accepted message is matched against
@@ -76,6 +88,28 @@ public final class RulesEngine: PublishTap {
     private func run(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
+        if let fields = rule.spliceFields {
+            do {
+                switch try definition.statement.evaluateSpliced(context, fields: fields) {
+                case .filtered?:
+                    return
+                case let .line(line, added)?:
+                    rule.metrics.passed.add(1, ordering: .relaxed)
+                    for action in definition.actions {
+                        if let reason = perform(action, output: .line(line, added: added), rule: definition.name, context: context, message: message, ack: ack) {
+                            fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
+                        }
+                    }
+                    rule.metrics.outputs.add(1, ordering: .relaxed)
+                    return
+                case nil:
+                    break  // this message needs the general path
+                }
+            } catch {
+                fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
+                return
+            }
+        }
         let records: [JSONValue]
         do {
             switch try definition.statement.evaluate(context, batchMode: definition.batchMode) {
@@ -89,7 +123,7 @@ public final class RulesEngine: PublishTap {
         rule.metrics.passed.add(1, ordering: .relaxed)
         for record in records {
             for action in definition.actions {
-                if let reason = perform(action, record: record, rule: definition.name, context: context, message: message, ack: ack) {
+                if let reason = perform(action, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
                     fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
                 }
             }
@@ -98,7 +132,7 @@ public final class RulesEngine: PublishTap {
     }
 
     /// Runs one action; returns why it failed, or nil.
-    private func perform(_ action: RuleAction, record: JSONValue, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
+    private func perform(_ action: RuleAction, output: RuleOutput, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
         let hops = message.hops
         switch action {
         case let .republish(template, qos):
@@ -113,7 +147,10 @@ public final class RulesEngine: PublishTap {
                 return "republish topic '\(template.source)': \(error)"
             }
             var payload: [UInt8] = []
-            record.serialize(into: &payload)
+            switch output {
+            case let .value(record): record.serialize(into: &payload)
+            case let .line(line, _): payload = line  // not reached today: spliced rules feed streams only
+            }
             injector.publish(Message(topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1))
             return nil
         case let .stream(name):
@@ -128,9 +165,16 @@ public final class RulesEngine: PublishTap {
                 ack.hold()
                 onDurable = { ack.release() }
             }
-            stream.submit(StreamRecord(
-                record: record, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                sizeHint: message.payload.count, onDurable: onDurable))
+            switch output {
+            case let .value(record):
+                stream.submit(StreamRecord(
+                    record: record, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
+                    sizeHint: message.payload.count, onDurable: onDurable))
+            case let .line(line, added):
+                stream.submit(StreamRecord(
+                    line: line, addedFields: added, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
+                    sizeHint: message.payload.count, onDurable: onDurable))
+            }
             return nil
         }
     }
@@ -151,7 +195,7 @@ public final class RulesEngine: PublishTap {
             "base64OriginalPayload": .string(Base64.encode(message.payload)),
             "failures": [["failedAction": .string(action), "failedResource": .string(resource), "errorMessage": .string(reason)]],
         ]
-        if let reason = perform(errorAction, record: record, rule: definition.name, context: context, message: message, ack: ack) {
+        if let reason = perform(errorAction, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
             logger.warning("rule errorAction failed rule=\(definition.name) action=\(errorAction.kind) reason=\"\(reason)\"")
         }
     }

@@ -93,6 +93,10 @@ public struct JSONDocument: Sendable {
         tape = try outcome.get()
     }
 
+    /// Whether the document is an object, and whether it has any member.
+    public var isObject: Bool { tape[0].kind == .object }
+    public var isEmptyObject: Bool { tape[0].kind == .object && tape[0].end <= 1 }
+
     /// The whole document as a `JSONValue`.
     public var value: JSONValue { bytes.withUnsafeBytes { materialize(0, $0) } }
 

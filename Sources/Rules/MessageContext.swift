@@ -36,6 +36,12 @@ public final class MessageContext {
         throw RuleEvaluationError("payload is not valid JSON: \(parseError!)")
     }
 
+    /// The payload's validated document (parsed once), or the reason it is not JSON.
+    public func jsonDocument() throws(RuleEvaluationError) -> JSONDocument {
+        try parse()
+        return document!
+    }
+
     /// The whole payload as JSON, or the reason it is not.
     public func json() throws(RuleEvaluationError) -> JSONValue {
         if let whole { return whole }

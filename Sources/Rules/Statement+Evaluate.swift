@@ -50,6 +50,67 @@ extension Statement {
     }
 }
 
+extension Statement {
+    /// `SELECT *, <expr> AS <name>, … FROM …` (or `SELECT *` alone): the output is the payload
+    /// object with fields added, so it can be written by splicing the added fields into the
+    /// payload's own bytes instead of building a tree and serializing it again (the lake's
+    /// hot path, issue #5). nil for every other projection.
+    public var spliceFields: [(name: String, expression: Expression)]? {
+        guard case let .items(items) = projection, case .all? = items.first else { return nil }
+        var fields: [(name: String, expression: Expression)] = []
+        for item in items.dropFirst() {
+            guard case let .expression(expression, name) = item else { return nil }
+            guard !fields.contains(where: { $0.name == name }) else { return nil }
+            fields.append((name, expression))
+        }
+        return fields
+    }
+
+    public enum SplicedOutcome: Sendable {
+        case filtered
+        /// The output record as compact-enough JSON on one line (no newline), and the added
+        /// fields' values (for partition keys).
+        case line([UInt8], added: [(String, JSONValue)])
+    }
+
+    /// The spliced evaluation of a `spliceFields` statement; nil when this message needs the
+    /// general path (payload not an object, a raw line break in it, an added name already a
+    /// payload field — the tree path then applies IoT Core's override). Same errors as
+    /// `evaluate`.
+    public func evaluateSpliced(_ context: MessageContext, fields: [(name: String, expression: Expression)]) throws(RuleEvaluationError) -> SplicedOutcome? {
+        if let condition, try Evaluator.evaluate(condition, context) != .bool(true) {
+            return .filtered
+        }
+        let document = try context.jsonDocument()
+        let payload = context.payload
+        guard document.isObject, !payload.contains(0x0A), !payload.contains(0x0D) else { return nil }
+        var added: [(String, JSONValue)] = []
+        added.reserveCapacity(fields.count)
+        for field in fields {
+            guard document.field(field.name) == nil else { return nil }
+            if let value = try Evaluator.evaluate(field.expression, context) { added.append((field.name, value)) }
+        }
+        guard var close = payload.lastIndex(of: UInt8(ascii: "}")) else { return nil }
+        if added.isEmpty { return .line(Array(payload[...close]), added: []) }
+        // Drop whitespace before the closing brace so the separator sits right after the
+        // last member.
+        while close > 0, [0x20, 0x09].contains(payload[close - 1]) { close -= 1 }
+        var line: [UInt8] = []
+        line.reserveCapacity(payload.count + 16 * added.count)
+        line.append(contentsOf: payload[..<close])
+        var first = document.isEmptyObject
+        for (name, value) in added {
+            if !first { line.append(UInt8(ascii: ",")) }
+            first = false
+            JSONValue.string(name).serialize(into: &line)
+            line.append(UInt8(ascii: ":"))
+            value.serialize(into: &line)
+        }
+        line.append(UInt8(ascii: "}"))
+        return .line(line, added: added)
+    }
+}
+
 /// A string with `${expression}` parts (republish topics, partition keys), evaluated
 /// against the incoming message as IoT Core does.
 public struct Template: Sendable {

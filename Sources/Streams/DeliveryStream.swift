@@ -10,7 +10,12 @@ import Glibc
 
 /// A rule's output on its way into a stream, with what error envelopes need.
 public struct StreamRecord: Sendable {
+    /// The output as a value; `.null` when it came as `line`.
     public var record: JSONValue
+    /// The output already serialized (one line, no newline) by a spliced rule, with the
+    /// fields the rule added (partition keys are looked up there first).
+    public var line: [UInt8]?
+    public var addedFields: [(String, JSONValue)] = []
     public var arrivalMillis: Int64
     public var rule: String
     public var topic: String
@@ -32,7 +37,28 @@ public struct StreamRecord: Sendable {
         self.rule = rule
         self.topic = topic
         self.clientId = clientId
+        self.line = nil
         self.onDurable = onDurable
+    }
+
+    /// A spliced rule output: the record as bytes.
+    public init(line: [UInt8], addedFields: [(String, JSONValue)], arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0, onDurable: (@Sendable () -> Void)? = nil) {
+        self.init(record: .null, arrivalMillis: arrivalMillis, rule: rule, topic: topic, clientId: clientId, sizeHint: sizeHint, onDurable: onDurable)
+        self.line = line
+        self.addedFields = addedFields
+    }
+
+    /// The record as a value (parsed from `line` when it came as bytes: error paths only).
+    var value: JSONValue {
+        guard let line else { return record }
+        return (try? JSONParser().parse(line)) ?? .null
+    }
+
+    /// A top-level field of the record: an added field, or one of the payload's.
+    func field(_ key: String) -> JSONValue? {
+        guard let line else { return record[key] }
+        if let added = addedFields.first(where: { $0.0 == key }) { return added.1 }
+        return (try? JSONDocument(line))?.field(key)
     }
 }
 

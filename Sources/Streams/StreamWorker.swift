@@ -91,8 +91,13 @@ struct StreamWorker: Sendable {
 
     /// The record's NDJSON line and its partition, or an error envelope for the error output.
     mutating func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
-        var line: [UInt8] = []
-        item.record.serialize(into: &line)
+        var line: [UInt8]
+        if let spliced = item.line {
+            line = spliced
+        } else {
+            line = []
+            item.record.serialize(into: &line)
+        }
         line.append(0x0A)
         if line.count > config.maxRecordBytes {
             metrics.recordTooLarge.add(1, ordering: .relaxed)
@@ -101,7 +106,7 @@ struct StreamWorker: Sendable {
         }
         var values: [String] = []
         for key in prefix.partitionKeys {
-            switch item.record[key] {
+            switch item.field(key) {
             case let .string(text)?:
                 if let known = sanitized[text] {
                     values.append(known)
@@ -133,7 +138,7 @@ struct StreamWorker: Sendable {
         object["clientId"] = .string(item.clientId)
         object["attemptsMade"] = .int(Int64(attempts))
         object["arrivalTimestamp"] = .int(item.arrivalMillis)
-        if let raw { object["rawData"] = .string(Base64.encode(raw)) } else { object["record"] = item.record }
+        if let raw { object["rawData"] = .string(Base64.encode(raw)) } else { object["record"] = item.value }
         var line: [UInt8] = []
         JSONValue.object(object).serialize(into: &line)
         line.append(0x0A)

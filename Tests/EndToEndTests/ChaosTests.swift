@@ -116,7 +116,7 @@ import Testing
         #expect(again.log.contains("stream=stuck recovered 1 journaled records"))
         #expect(try again.stop() == 0)
         let lake = try ChildProcess.run("sh", ["-c", "cat $(find '\(data.path)/lake/stuck' -name '*.ndjson')"])
-        #expect(lake.stdoutLines == ["{\"n\":1}"])
+        #expect(lake.stdoutLines == ["{\"n\": 1}"])  // SELECT * keeps the payload's bytes
     }
 
     /// `<root>/pipelines` with one rule `SELECT * FROM '<filter>'` into a lake stream, and an
