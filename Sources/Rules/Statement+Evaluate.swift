@@ -1,5 +1,9 @@
 import JSON
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension Statement {
     public enum Outcome: Sendable, Equatable {
         /// WHERE was not true: no output, not an error.
@@ -83,7 +87,11 @@ extension Statement {
         }
         let document = try context.jsonDocument()
         let payload = context.payload
-        guard document.isObject, !payload.contains(0x0A), !payload.contains(0x0D) else { return nil }
+        guard document.isObject else { return nil }
+        let lineBreak = payload.withUnsafeBytes { raw in
+            raw.count > 0 && (memchr(raw.baseAddress!, 0x0A, raw.count) != nil || memchr(raw.baseAddress!, 0x0D, raw.count) != nil)
+        }
+        guard !lineBreak else { return nil }
         var added: [(String, JSONValue)] = []
         added.reserveCapacity(fields.count)
         for field in fields {
@@ -94,7 +102,7 @@ extension Statement {
         if added.isEmpty { return .line(Array(payload[...close]), added: []) }
         // Drop whitespace before the closing brace so the separator sits right after the
         // last member.
-        while close > 0, [0x20, 0x09].contains(payload[close - 1]) { close -= 1 }
+        while close > 0, payload[close - 1] == 0x20 || payload[close - 1] == 0x09 { close -= 1 }
         var line: [UInt8] = []
         line.reserveCapacity(payload.count + 16 * added.count)
         line.append(contentsOf: payload[..<close])
