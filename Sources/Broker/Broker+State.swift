@@ -97,6 +97,7 @@ extension Broker {
         let now = hy_monotonic_ns()
         switch result {
         case let .committed(mark, bytes, compaction):
+            stateCommits += 1
             sessionLogBytes = bytes
             if let compaction {
                 compactAt = max(config.sessionLogCompactBytes, compaction.after * 2)
@@ -109,6 +110,7 @@ extension Broker {
             }
             releaseHolds(now: now)
         case let .failed(_, error):
+            stateCommitFailures += 1
             if !stateBlocked || now - lastStateFailureLog > 10_000_000_000 {
                 logger.error("broker state not persisted, holding acknowledgements and deliveries that depend on it (retrying every \(Broker.tickNanos / 1_000_000) ms): \(error)")
                 lastStateFailureLog = now

@@ -51,7 +51,19 @@ extension Broker {
             ("load/bytes/sent", String(stats.bytesSent)),
             ("clients/paused", String(slots.reduce(0) { $0 + ($1?.pausedFor.isEmpty == false ? 1 : 0) })),
         ]
-        let extra = (tap?.sysTopics() ?? []).map { ("$SYS/" + $0.0, $0.1) }
+        var extra = (tap?.sysTopics() ?? []).map { ("$SYS/" + $0.0, $0.1) }
+        if committer != nil {
+            // Durable broker state (issue #7): is it being written, and is anything waiting on it.
+            extra += [
+                ("$SYS/hydrant/state/commits", String(stateCommits)),
+                ("$SYS/hydrant/state/commit_failures", String(stateCommitFailures)),
+                ("$SYS/hydrant/state/blocked", stateBlocked ? "1" : "0"),
+                ("$SYS/hydrant/state/held_connections", String(heldConnections.count)),
+                ("$SYS/hydrant/state/sessions/log_bytes", String(sessionLogBytes)),
+                ("$SYS/hydrant/state/sessions/live_bytes", String(liveStateBytes)),
+                ("$SYS/hydrant/state/sessions/persistent", String(sessions.values.reduce(0) { $0 + ($1.storeId != 0 ? 1 : 0) })),
+            ]
+        }
         for (topic, value) in values.map({ ("$SYS/broker/" + $0.0, $0.1) }) + extra {
             let message = Message(topic: topic, payload: Array(value.utf8), qos: .atMostOnce, retain: true, clientId: "")
             retained.store(message)

@@ -39,6 +39,9 @@ final class Broker {
     var stateCommitted: UInt64 = 0
     var stateDirty: Bool { stateAppends != stateCommitted }
     var commitInFlight = false
+    /// Counters for `$SYS/hydrant/state/…`.
+    var stateCommits: UInt64 = 0
+    var stateCommitFailures: UInt64 = 0
     var sessionLogBytes = 0
     /// Estimated bytes of the persistent sessions' live messages (queued and in flight),
     /// kept up to date as they come and go: compaction pays off when the log is mostly not this.

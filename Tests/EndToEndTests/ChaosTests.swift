@@ -44,7 +44,7 @@ import Testing
         defer { _ = try? ChildProcess.run("umount", ["-l", mountPoint]) }
         let pipelines = try Self.pipeline(in: root, stream: "keep", filter: "disk/#", intervalSeconds: 1)
         let data = TemporaryDirectory(existing: mountPoint + "/data")
-        let daemon = try Daemon(["--pipelines", pipelines, "--migrations", root.path + "/none"], logLevel: "info", dataDirectory: data)
+        let daemon = try Daemon(["--pipelines", pipelines, "--migrations", root.path + "/none", "--sys-interval", "1"], logLevel: "info", dataDirectory: data)
 
         // A persistent session that is offline: a QoS 1 message must be stored for it.
         let offline = try TestClient(port: daemon.port)
@@ -66,6 +66,9 @@ import Testing
         #expect(daemon.log.contains("No space left on device"))
         #expect(daemon.log.contains("broker state not persisted, holding acknowledgements"))  // stored for offline-logger
         #expect(daemon.log.contains("stream=keep journal commit failed"))
+        usleep(1_100_000)  // one $SYS interval
+        let blocked = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/state/blocked", "-C", "1", "-W", "3"])
+        #expect(blocked.stdoutLines == ["1"])
 
         // Still serving: a clean session connects, QoS 0 flows, pings are answered.
         let other = try TestClient(port: daemon.port)
@@ -80,6 +83,10 @@ import Testing
         try FileManager.default.removeItem(atPath: ballast)
         #expect(try publisher.receive(timeout: 10) == .puback(packetId: 1))
         #expect(daemon.log.contains("broker state persisted again"))
+        usleep(1_100_000)
+        let state = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/state/#", "-v", "-C", "7", "-W", "3"])
+        #expect(state.stdoutLines.contains("$SYS/hydrant/state/blocked 0"))
+        #expect(state.stdoutLines.contains { $0.hasPrefix("$SYS/hydrant/state/commit_failures ") && $0 != "$SYS/hydrant/state/commit_failures 0" })
         let back = try TestClient(port: daemon.port)
         #expect(try back.connect(clientId: "offline-logger", cleanSession: false).sessionPresent)
         let queued = try back.receivePublish().text
