@@ -67,13 +67,11 @@ extension Broker {
         if session.storeId != 0 {
             liveStateBytes -= session.queue.elements.reduce(0) { $0 + Broker.liveCost($1) }
             liveStateBytes -= session.inflight.values.reduce(0) { $0 + Broker.liveCost($1.delivery) }
-        }
-        session.queue.removeAll()
-        session.inflight.removeAll()
-        if session.storeId != 0 {
             logState(.sessionEnd(session: session.storeId))
             session.storeId = 0
         }
+        session.queue.removeAll()
+        session.inflight.removeAll()
         if sessions[session.clientId] === session { sessions[session.clientId] = nil }
     }
 
@@ -81,7 +79,7 @@ extension Broker {
     /// with DUP=1 and unacknowledged PUBREL packets resent, in their original order.
     private func resumeDeliveries(_ session: Session, on connection: Connection) {
         // In-flight messages whose records are not committed yet are not resent before.
-        if stateDirty { holdOutput(connection, from: connection.outbound.count) }
+        holdOutput(connection, from: connection.outbound.count)
         let pending = session.inflight.sorted { $0.value.sequence < $1.value.sequence }
         for (packetId, entry) in pending {
             switch entry.state {

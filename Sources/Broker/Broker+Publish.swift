@@ -7,19 +7,15 @@ extension Broker {
         let message = Message(
             topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
             clientId: connection.clientId, username: connection.username, origin: connection.token)
-        switch publish.qos {
-        case .atMostOnce:
+        guard publish.qos != .atMostOnce, let id = publish.packetId else {
             accept(message, ack: nil)
-        case .atLeastOnce:
-            let ack = PendingAck(connectionToken: connection.token, packetId: publish.packetId!, qos: .atLeastOnce, completions: ackCompletions)
-            let mark = stateAppends
+            return
+        }
+        let ack = PendingAck(connectionToken: connection.token, packetId: id, qos: publish.qos, completions: ackCompletions)
+        let mark = stateAppends
+        if publish.qos == .atLeastOnce {
             accept(message, ack: ack)
-            if stateAppends != mark { ack.stateMark = stateAppends }
-            acknowledge(ack, on: connection)
-        case .exactlyOnce:
-            let id = publish.packetId!
-            let ack = PendingAck(connectionToken: connection.token, packetId: id, qos: .exactlyOnce, completions: ackCompletions)
-            let mark = stateAppends
+        } else {
             // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
             // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
             if session.incomingQoS2.insert(id).inserted {
@@ -36,19 +32,17 @@ extension Broker {
             } else {
                 logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
             }
-            if stateAppends != mark { ack.stateMark = stateAppends }
-            acknowledge(ack, on: connection)
         }
+        // The acknowledgement waits for the state records this publish produced, if any.
+        if stateAppends != mark { ack.stateMark = stateAppends }
+        acknowledge(ack, on: connection)
     }
 
     /// A message the broker takes responsibility for: retained store, subscribers, tap.
     func accept(_ message: Message, ack: PendingAck? = nil) {
         if message.retain {
             retained.store(message)
-            if persistRetained {
-                pendingRetained.append(message)
-                stateAppends += 1
-            }
+            if persistRetained { logRetained(message) }
         }
         route(message)
         tap?.publishAccepted(message, ack: ack)

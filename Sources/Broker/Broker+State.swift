@@ -54,6 +54,12 @@ extension Broker {
         stateAppends += 1
     }
 
+    /// A retained message set or cleared: a record of the retained-message journal.
+    func logRetained(_ message: Message) {
+        pendingRetained.append(message)
+        stateAppends += 1
+    }
+
     func newSessionId() -> UInt64 {
         lastSessionId += 1
         return lastSessionId
