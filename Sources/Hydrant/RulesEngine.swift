@@ -88,47 +88,31 @@ public final class RulesEngine: PublishTap {
     private func run(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
-        if let fields = rule.spliceFields {
-            do {
-                switch try definition.statement.evaluateSpliced(context, fields: fields) {
-                case .filtered?:
-                    return
-                case let .line(line, added)?:
-                    rule.metrics.passed.add(1, ordering: .relaxed)
-                    for action in definition.actions {
-                        if let reason = perform(action, output: .line(line, added: added), rule: definition.name, context: context, message: message, ack: ack) {
-                            fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
-                        }
-                    }
-                    rule.metrics.outputs.add(1, ordering: .relaxed)
-                    return
-                case nil:
-                    break  // this message needs the general path
-                }
-            } catch {
-                fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
-                return
-            }
-        }
-        let records: [JSONValue]
+        let outputs: [RuleOutput]
         do {
-            switch try definition.statement.evaluate(context, batchMode: definition.batchMode) {
-            case .filtered: return
-            case let .records(output): records = output
+            if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields) {
+                guard case let .line(line, added) = spliced else { return }  // filtered
+                outputs = [.line(line, added: added)]
+            } else {
+                // Other rules, and messages a spliced rule cannot splice (its general path).
+                switch try definition.statement.evaluate(context, batchMode: definition.batchMode) {
+                case .filtered: return
+                case let .records(records): outputs = records.map(RuleOutput.value)
+                }
             }
         } catch {
             fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
             return
         }
         rule.metrics.passed.add(1, ordering: .relaxed)
-        for record in records {
+        for output in outputs {
             for action in definition.actions {
-                if let reason = perform(action, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
+                if let reason = perform(action, output: output, rule: definition.name, context: context, message: message, ack: ack) {
                     fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
                 }
             }
         }
-        rule.metrics.outputs.add(UInt64(records.count), ordering: .relaxed)
+        rule.metrics.outputs.add(UInt64(outputs.count), ordering: .relaxed)
     }
 
     /// Runs one action; returns why it failed, or nil.
