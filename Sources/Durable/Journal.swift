@@ -199,8 +199,7 @@ public final class Journal: @unchecked Sendable {
     private func abandonSegmentTail() {
         let last = segments[segments.count - 1]
         _ = ftruncate(fd, off_t(last.bytes))
-        close(fd)
-        fd = -1
+        rotate()
         if last.bytes == 0 {
             unlink(last.path)
             segments.removeLast()
@@ -232,10 +231,7 @@ public final class Journal: @unchecked Sendable {
     /// new segment).
     public func resetIfDelivered(through sequence: UInt64) {
         guard pending.isEmpty, sequence >= committedSequence else { return }
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
+        rotate()
         for segment in segments { unlink(segment.path) }
         segments.removeAll()
     }

@@ -36,6 +36,11 @@ public struct Batch: Sendable {
     public internal(set) var records = 0
     /// One per record, in order.
     public internal(set) var origins: [RecordOrigin] = []
+
+    /// The origin of the record at `index` (unknown for an envelope batch built without).
+    func origin(at index: Int) -> RecordOrigin {
+        index < origins.count ? origins[index] : .unknown
+    }
     /// Wall-clock arrival (ms since the epoch) of the oldest record: names the file and
     /// fills the prefix's timestamps.
     public let firstArrivalMillis: Int64

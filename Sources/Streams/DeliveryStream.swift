@@ -48,6 +48,8 @@ public struct StreamRecord: Sendable {
         self.addedFields = addedFields
     }
 
+    var origin: RecordOrigin { RecordOrigin(rule: rule, topic: topic, clientId: clientId) }
+
     /// The record as a value (parsed from `line` when it came as bytes: error paths only).
     var value: JSONValue {
         guard let line else { return record }
