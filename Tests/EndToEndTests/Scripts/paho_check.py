@@ -41,6 +41,14 @@ def connect(c, port, keepalive=30):
     return result
 
 
+def subscribe(c, topic, qos):
+    """Subscribes and waits (bounded) for the SUBACK."""
+    done = threading.Event()
+    c.on_subscribe = lambda *a: done.set()
+    c.subscribe(topic, qos=qos)
+    done.wait(5)
+
+
 def wait_for(predicate, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -55,10 +63,7 @@ def check_qos2(port, count):
     sub = client("paho-q2-sub")
     sub.on_message = lambda c, u, m: received.append((m.topic, m.payload.decode(), m.qos))
     connect(sub, port)
-    subscribed = threading.Event()
-    sub.on_subscribe = lambda *a: subscribed.set()
-    sub.subscribe("factory/+/machine/+/status", qos=2)
-    subscribed.wait(5)
+    subscribe(sub, "factory/+/machine/+/status", 2)
     pub = client("paho-q2-pub")
     connect(pub, port)
     infos = [pub.publish(f"factory/1/machine/{i % 7}/status", f"{i}", qos=2) for i in range(count)]
@@ -78,10 +83,7 @@ def check_qos2(port, count):
 def check_persistent(port):
     sub = client("paho-logger", clean=False)
     first = connect(sub, port)
-    done = threading.Event()
-    sub.on_subscribe = lambda *a: done.set()
-    sub.subscribe("factory/+/machine/+/alerts", qos=1)
-    done.wait(5)
+    subscribe(sub, "factory/+/machine/+/alerts", 1)
     sub.disconnect(); sub.loop_stop()
     pub = client("paho-alerter")
     connect(pub, port)
@@ -110,10 +112,7 @@ def check_takeover(port):
     ok = dropped.wait(5)
     received = []
     b.on_message = lambda c, u, m: received.append(m.payload.decode())
-    sub_done = threading.Event()
-    b.on_subscribe = lambda *x: sub_done.set()
-    b.subscribe("takeover/t", qos=1)
-    sub_done.wait(5)
+    subscribe(b, "takeover/t", 1)
     p = client("paho-takeover-pub")
     connect(p, port)
     p.publish("takeover/t", "to-b", qos=1).wait_for_publish(5)
@@ -128,10 +127,7 @@ def check_will(port):
     watcher = client("paho-watcher")
     watcher.on_message = lambda c, u, m: received.append((m.topic, m.payload.decode(), m.qos))
     connect(watcher, port)
-    done = threading.Event()
-    watcher.on_subscribe = lambda *a: done.set()
-    watcher.subscribe("factory/+/machine/+/status", qos=1)
-    done.wait(5)
+    subscribe(watcher, "factory/+/machine/+/status", 1)
     device = client("paho-device")
     device.will_set("factory/1/machine/9/status", "offline", qos=1, retain=True)
     connect(device, port)
