@@ -92,9 +92,9 @@ import Testing
         let queued = try back.receivePublish().text
         #expect(queued == payload, "queued message of \(queued.count) bytes differs")
         #expect(try daemon.stop() == 0)
-        let lake = try ChildProcess.run("sh", ["-c", "cat $(find '\(mountPoint)/data/lake/keep' -name '*.ndjson')"])
-        let stored = lake.stdoutLines == [payload]
-        #expect(stored, "lake holds \(lake.stdoutLines.count) lines of \(lake.stdoutLines.map(\.utf8.count)) bytes, expected 1 of \(payload.utf8.count)")
+        let lake = try Self.lakeLines(mountPoint + "/data/lake/keep")
+        let stored = lake == [payload]
+        #expect(stored, "lake holds \(lake.count) lines of \(lake.map(\.utf8.count)) bytes, expected 1 of \(payload.utf8.count)")
     }
 
     /// SIGTERM with a stream that cannot write: the daemon still exits 0 within
@@ -122,8 +122,7 @@ import Testing
         let again = try Daemon(["--pipelines", pipelines, "--migrations", root.path + "/none"], logLevel: "info", dataDirectory: data)
         #expect(again.log.contains("stream=stuck recovered 1 journaled records"))
         #expect(try again.stop() == 0)
-        let lake = try ChildProcess.run("sh", ["-c", "cat $(find '\(data.path)/lake/stuck' -name '*.ndjson')"])
-        #expect(lake.stdoutLines == ["{\"n\": 1}"])  // SELECT * keeps the payload's bytes
+        #expect(try Self.lakeLines(data.path + "/lake/stuck") == ["{\"n\": 1}"])  // SELECT * keeps the payload's bytes
     }
 
     /// `<root>/pipelines` with one rule `SELECT * FROM '<filter>'` into a lake stream, and an
@@ -137,5 +136,11 @@ import Testing
              "streams": [{"name": "\(stream)", "destination": {"lake": {}}, "buffering": {"sizeMiB": 1, "intervalSeconds": \(intervalSeconds)}}]}
             """.write(toFile: pipelines + "/\(stream).json", atomically: true, encoding: .utf8)
         return pipelines
+    }
+
+    /// Every line of every `.ndjson` file under `directory`, read directly (no child process).
+    static func lakeLines(_ directory: String) throws -> [String] {
+        let files = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".ndjson") }.sorted() ?? []
+        return try files.flatMap { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
     }
 }
