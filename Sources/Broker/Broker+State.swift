@@ -89,9 +89,14 @@ extension Broker {
     /// Hands what the round produced to the committer, unless a job is in flight (its
     /// result submits the next one) or a failed commit waits for its retry time.
     func submitState(now: UInt64 = hy_monotonic_ns()) {
-        guard let committer, !commitInFlight, stateAppends != stateSubmitted || stateBlocked else { return }
+        guard committer != nil, !commitInFlight, stateAppends != stateSubmitted || stateBlocked else { return }
         if stateBlocked && now < nextStateRetryAt { return }
-        committer.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: nil))
+        submitJob(snapshot: nil)
+    }
+
+    /// Everything produced so far, and (compaction) the snapshot that follows it.
+    private func submitJob(snapshot: [SessionLog.RestoredSession]?) {
+        committer?.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: snapshot))
         pendingRecords.removeAll(keepingCapacity: true)
         pendingRetained.removeAll(keepingCapacity: true)
         stateSubmitted = stateAppends
@@ -176,7 +181,7 @@ extension Broker {
     /// mostly queued messages would be rewritten as big as it was (measured: 80 MiB for
     /// nothing, 0.7 s).
     func compactSessionLogIfNeeded() {
-        guard let committer, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt,
+        guard committer != nil, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt,
             liveStateBytes * 2 < sessionLogBytes
         else { return }
         let persistent = sessions.values.filter { $0.storeId != 0 }.sorted { $0.storeId < $1.storeId }
@@ -192,10 +197,6 @@ extension Broker {
         // delivery of the same object must store it again, not refer to a dropped record.
         lastStored = nil
         // The snapshot is the state after every record so far: they go first, in the same job.
-        committer.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: snapshot))
-        pendingRecords.removeAll(keepingCapacity: true)
-        pendingRetained.removeAll(keepingCapacity: true)
-        stateSubmitted = stateAppends
-        commitInFlight = true
+        submitJob(snapshot: snapshot)
     }
 }
