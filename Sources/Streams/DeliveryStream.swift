@@ -91,20 +91,30 @@ public final class StreamMetrics: Sendable {
 }
 
 /// A Firehose-like delivery stream into the lake: records are journaled (one fsync per
-/// group), acknowledged, buffered per partition and written as files; the journal span of a
-/// file is reclaimed once the file is durable. Runs on its own thread, so the broker's event
-/// loop never waits for a disk.
+/// group) and acknowledged on the stream's journal thread, then buffered per partition and
+/// written as files on its batch thread; the journal span of a file is reclaimed once the
+/// file is durable. The broker's event loop never waits for a disk, and an acknowledgement
+/// never waits behind a file being written (measured: see docs/benchmarks.md).
 public final class DeliveryStream: Sendable {
     public let config: StreamConfig
     public let metrics = StreamMetrics()
     private let inbox = Mutex<[StreamRecord]>([])
     private let wakeFD: Int32
+    /// Committed records from the journal thread to the batch thread.
+    private let committed = Mutex<[JournaledRecord]>([])
+    private let batchWakeFD: Int32
+    /// Set by the batch thread: every sequence up to here is in a durable file.
+    private let delivered = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
+    /// The journal thread has committed everything and handed it over: the batch thread
+    /// may write its last buffers and stop.
+    private let intakeDone = Atomic<Bool>(false)
+    private let batchesDone = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let log: @Sendable (String) -> Void
     private let onDrained: @Sendable () -> Void
 
-    /// Opens the journal under `journalRoot/<name>`, recovers it and starts the thread.
+    /// Opens the journal under `journalRoot/<name>`, recovers it and starts the threads.
     public init(
         config: StreamConfig, lakeRoot: String, journalRoot: String, databasePath: String = "", log: @escaping @Sendable (String) -> Void,
         onDrained: @escaping @Sendable () -> Void = {}
@@ -133,6 +143,7 @@ public final class DeliveryStream: Sendable {
         self.log = log
         self.onDrained = onDrained
         wakeFD = hy_eventfd()
+        batchWakeFD = hy_eventfd()
         let journal = try StreamError.wrap { () throws(DurableError) in try Journal(directory: journalRoot + "/" + config.name) }
         let recovery = try StreamError.wrap { () throws(DurableError) in try journal.recover() }
         for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
@@ -140,19 +151,26 @@ public final class DeliveryStream: Sendable {
             log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet delivered")
         }
         metrics.recoveredRecords.store(UInt64(recovery.records.count), ordering: .relaxed)
-        let worker = StreamWorker(
+        metrics.journalBytes.store(journal.sizeBytes, ordering: .relaxed)
+        let intake = StreamIntake(config: config, prefix: prefix, journal: journal, metrics: metrics, log: log)
+        let batches = StreamBatches(
             config: config, prefix: prefix, errorPrefix: errorPrefix,
-            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression), table: table,
-            journal: journal, metrics: metrics, log: log)
-        let thread = ThreadLauncher { [self] in
-            var worker = worker
-            worker.replay(recovery.records)
-            run(&worker)
-        }
-        thread.start()
+            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression), table: table, metrics: metrics, log: log)
+        ThreadLauncher { [self] in
+            var batches = batches
+            batches.replay(recovery.records)
+            runBatches(&batches)
+        }.start()
+        ThreadLauncher { [self] in
+            var intake = intake
+            runIntake(&intake)
+        }.start()
     }
 
-    deinit { close(wakeFD) }
+    deinit {
+        close(wakeFD)
+        close(batchWakeFD)
+    }
 
     /// Whether the journal, counting records not yet journaled, is over `maxJournalMiB`:
     /// then the publishers feeding the stream should be paused (see `pausedPublishers()`).
@@ -178,7 +196,7 @@ public final class DeliveryStream: Sendable {
         if first { _ = hy_eventfd_signal(wakeFD) }
     }
 
-    /// Flushes every buffer to files and stops the thread (SIGTERM); waits up to `timeout` s.
+    /// Flushes every buffer to files and stops the threads (SIGTERM); waits up to `timeout` s.
     public func shutdown(timeout: Double = 30) {
         stopping.store(true, ordering: .releasing)
         _ = hy_eventfd_signal(wakeFD)
@@ -189,20 +207,34 @@ public final class DeliveryStream: Sendable {
         }
     }
 
-    private func run(_ worker: inout StreamWorker) {
-        var pollFD = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+    /// Waits for `fd` (an eventfd) until `deadline` (monotonic ms; nil: a second at most).
+    private static func wait(_ fd: Int32, until deadline: Int64?) {
+        var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let now = StreamBatches.monotonicMillis()
+        let timeout = deadline.map { Int32(max(0, min($0 - now, 1000))) } ?? 1000
+        _ = poll(&pollFD, 1, timeout)
+        _ = hy_eventfd_drain(fd)
+    }
+
+    /// The journal thread: journal, commit, acknowledge, hand over, reclaim.
+    private func runIntake(_ intake: inout StreamIntake) {
         while true {
-            let now = StreamWorker.monotonicMillis()
-            let timeout = worker.nextWake(now: now).map { Int32(max(0, min($0 - now, 1000))) } ?? 1000
-            _ = poll(&pollFD, 1, timeout)
-            _ = hy_eventfd_drain(wakeFD)
-            let batch = inbox.withLock { pending in
+            Self.wait(wakeFD, until: intake.nextWake(now: StreamBatches.monotonicMillis()))
+            let items = inbox.withLock { pending in
                 defer { pending.removeAll(keepingCapacity: true) }
                 return pending
             }
             let stop = stopping.load(ordering: .acquiring)
-            worker.process(batch, now: StreamWorker.monotonicMillis())
-            metrics.pendingBytes.subtract(batch.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
+            let durable = intake.process(items, now: StreamBatches.monotonicMillis())
+            if !durable.isEmpty {
+                let first = committed.withLock { queue in
+                    queue.append(contentsOf: durable)
+                    return queue.count == durable.count
+                }
+                if first { _ = hy_eventfd_signal(batchWakeFD) }
+            }
+            metrics.pendingBytes.subtract(items.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
+            intake.reclaim(delivered: delivered.load(ordering: .acquiring))
             let total = metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed)
             if metrics.publishersPaused.load(ordering: .relaxed) && total < config.maxJournalBytes / 4 * 3 {
                 metrics.publishersPaused.store(false, ordering: .relaxed)
@@ -210,10 +242,40 @@ public final class DeliveryStream: Sendable {
                 onDrained()
             }
             if stop && inbox.withLock({ $0.isEmpty }) {
-                worker.shutdown()
+                // Records whose commit keeps failing stay out of the batches (never
+                // acknowledged); they are in the journal's pending group only in memory.
+                intakeDone.store(true, ordering: .releasing)
+                _ = hy_eventfd_signal(batchWakeFD)
+                while !batchesDone.load(ordering: .acquiring) { usleep(1_000) }
+                intake.reclaim(delivered: delivered.load(ordering: .acquiring))
                 finished.store(true, ordering: .releasing)
                 return
             }
         }
     }
+
+    /// The batch thread: buffer, write files, retry, report what the journal may drop.
+    private func runBatches(_ batches: inout StreamBatches) {
+        while true {
+            Self.wait(batchWakeFD, until: batches.nextWake())
+            // Read before taking the queue: once set, the queue holds everything there is.
+            let last = intakeDone.load(ordering: .acquiring)
+            let records = committed.withLock { queue in
+                defer { queue.removeAll(keepingCapacity: true) }
+                return queue
+            }
+            batches.process(records, now: StreamBatches.monotonicMillis())
+            if last { batches.shutdown() }
+            let through = batches.delivered
+            if through > delivered.load(ordering: .relaxed) {
+                delivered.store(through, ordering: .releasing)
+                _ = hy_eventfd_signal(wakeFD)  // the journal thread reclaims
+            }
+            if last {
+                batchesDone.store(true, ordering: .releasing)
+                return
+            }
+        }
+    }
 }
+

@@ -3,59 +3,70 @@ import CSystem
 import JSON
 import Storage
 
-/// The part of a delivery stream that runs on its thread: classify, journal, batch, write,
-/// retry, reclaim.
-struct StreamWorker: Sendable {
-    /// Records that go to the error output travel in partitions marked with this first key.
-    static let errorMarker = "\u{0}error"
+/// A record the journal has on disk, on its way into a batch.
+struct JournaledRecord: Sendable {
+    var partition: [String]
+    var line: [UInt8]
+    var arrival: Int64
+    var sequence: UInt64
+    var origin: RecordOrigin
+}
 
+/// Error envelopes and the marker of the partitions they travel in (both stages make them).
+enum ErrorOutput {
+    /// Records that go to the error output travel in partitions marked with this first key.
+    static let marker = "\u{0}error"
+
+    /// A Firehose-style error record (errorCode, errorMessage, the record or its raw bytes).
+    static func envelope(
+        _ item: StreamRecord, type: String, code: String, message: String, raw: [UInt8]?, attempts: Int = 0
+    ) -> (partition: [String], line: [UInt8]) {
+        var object = JSONObject()
+        object["errorCode"] = .string(code)
+        object["errorMessage"] = .string(message)
+        object["rule"] = .string(item.rule)
+        object["topic"] = .string(item.topic)
+        object["clientId"] = .string(item.clientId)
+        object["attemptsMade"] = .int(Int64(attempts))
+        object["arrivalTimestamp"] = .int(item.arrivalMillis)
+        if let raw { object["rawData"] = .string(Base64.encode(raw)) } else { object["record"] = item.value }
+        var line: [UInt8] = []
+        JSONValue.object(object).serialize(into: &line)
+        line.append(0x0A)
+        return ([marker, type], line)
+    }
+}
+
+/// The first stage of a delivery stream, on its journal thread: classify each record
+/// (line, partition, or an error envelope), append it to the journal, commit (one fsync per
+/// group) and run the durability callbacks — the publishes' acknowledgements. Committed
+/// records go on to the `StreamBatches` stage on another thread, so an acknowledgement never
+/// waits behind a lake file being written.
+struct StreamIntake: Sendable {
     let config: StreamConfig
     let prefix: Prefix
-    let errorPrefix: Prefix
-    let writer: LakeWriter
-    /// Set for streams into a SQLite table; `writer` then only writes the error output.
-    var table: TableWriter?
     let journal: Journal
     let metrics: StreamMetrics
     let log: @Sendable (String) -> Void
-    var batcher: Batcher
-    var errorBatcher: Batcher
-    /// Batches whose write failed, retried with backoff while the journal keeps them.
-    var failed: [(batch: Batch, attempts: Int, nextAttempt: Int64, firstFailure: Int64)] = []
-    /// Journaled-but-uncommitted records and their callbacks, when a commit failed.
-    var uncommitted: [(partition: [String], line: [UInt8], arrival: Int64, sequence: UInt64, origin: RecordOrigin)] = []
+    /// Journaled-but-uncommitted records (more than one group's worth when a commit failed).
+    var uncommitted: [JournaledRecord] = []
     var callbacks: [@Sendable () -> Void] = []
     var lastCommitFailureLog: Int64 = 0
     /// Sanitized partition values by raw value: a stream sees the same few values again
     /// and again (bounded; cleared when it grows past 10,000).
     var sanitized: [String: String] = [:]
 
-    init(
-        config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, table: TableWriter?, journal: Journal, metrics: StreamMetrics,
-        log: @escaping @Sendable (String) -> Void
-    ) {
+    init(config: StreamConfig, prefix: Prefix, journal: Journal, metrics: StreamMetrics, log: @escaping @Sendable (String) -> Void) {
         self.config = config
         self.prefix = prefix
-        self.errorPrefix = errorPrefix
-        self.table = table
-        self.writer = writer
         self.journal = journal
         self.metrics = metrics
         self.log = log
-        batcher = Batcher(policy: config.buffering, maxActivePartitions: config.maxActivePartitions)
-        errorBatcher = Batcher(policy: config.buffering, maxActivePartitions: 1000)
     }
 
-    static func monotonicMillis() -> Int64 { Int64(hy_monotonic_ns() / 1_000_000) }
-
-    /// Records recovered from the journal go straight back into their batches.
-    mutating func replay(_ records: [JournalRecord]) {
-        let now = Self.monotonicMillis()
-        for record in records { buffer(record.line, partition: record.partition, arrival: record.arrivalMillis, sequence: record.sequence, now: now) }
-        reclaim()
-    }
-
-    mutating func process(_ items: [StreamRecord], now: Int64) {
+    /// Journals `items` and commits; returns the records now durable (empty while commits
+    /// fail: nothing is acknowledged until the journal has it, so publishers wait).
+    mutating func process(_ items: [StreamRecord], now: Int64) -> [JournaledRecord] {
         for item in items {
             let (partition, line) = classify(item)
             metrics.recordsIn.add(1, ordering: .relaxed)
@@ -63,30 +74,39 @@ struct StreamWorker: Sendable {
             // The origin is not journaled (measured: 3 more strings per record cost 7–20 % of
             // the lake's throughput); a record replayed after a crash has an unknown origin.
             let sequence = journal.append(arrivalMillis: item.arrivalMillis, partition: partition, line: line)
-            uncommitted.append((partition, line, item.arrivalMillis, sequence, item.origin))
+            uncommitted.append(JournaledRecord(partition: partition, line: line, arrival: item.arrivalMillis, sequence: sequence, origin: item.origin))
             if let done = item.onDurable { callbacks.append(done) }
         }
         if journal.hasPending {
             do {
                 try journal.commit()
             } catch {
-                // Nothing is acknowledged until the journal has it: publishers wait.
                 if now - lastCommitFailureLog > 10_000 {
                     log("stream=\(config.name) journal commit failed, retrying: \(error)")
                     lastCommitFailureLog = now
                 }
-                return
+                return []
             }
         }
         for done in callbacks { done() }
         callbacks.removeAll(keepingCapacity: true)
-        for record in uncommitted { buffer(record.line, partition: record.partition, arrival: record.arrival, sequence: record.sequence, now: now, origin: record.origin) }
-        uncommitted.removeAll(keepingCapacity: true)
-        for batch in batcher.due(now: now) + errorBatcher.due(now: now) { write(batch, now: now) }
-        retryFailed(now: now)
-        reclaim()
-        updateOldest()
+        defer { uncommitted.removeAll(keepingCapacity: true) }
+        return uncommitted
     }
+
+    /// Deletes the journal segments whose records are all in durable files: every sequence
+    /// up to `delivered` (reported by the batch stage).
+    func reclaim(delivered: UInt64) {
+        if uncommitted.isEmpty && delivered >= journal.committedSequence {
+            journal.resetIfDelivered(through: delivered)
+        } else {
+            journal.reclaim(through: delivered)
+        }
+        metrics.journalBytes.store(journal.sizeBytes, ordering: .relaxed)
+    }
+
+    /// A commit to retry: in a second at the latest.
+    func nextWake(now: Int64) -> Int64? { uncommitted.isEmpty ? nil : now + 1000 }
 
     /// The record's NDJSON line and its partition, or an error envelope for the error output.
     mutating func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
@@ -100,8 +120,8 @@ struct StreamWorker: Sendable {
         line.append(0x0A)
         if line.count > config.maxRecordBytes {
             metrics.recordTooLarge.add(1, ordering: .relaxed)
-            return envelope(item, type: "record-too-large", code: "RecordTooLarge",
-                            message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
+            return ErrorOutput.envelope(item, type: "record-too-large", code: "RecordTooLarge",
+                                        message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
         }
         var values: [String] = []
         for key in prefix.partitionKeys {
@@ -120,32 +140,79 @@ struct StreamWorker: Sendable {
             case let .bool(flag)?: values.append(flag ? "true" : "false")
             default:
                 metrics.partitionKeyMissing.add(1, ordering: .relaxed)
-                return envelope(item, type: "partitioning-failed", code: "PartitionKeyMissing",
-                                message: "partition key '\(key)' is missing, null or not a scalar in the rule's output", raw: nil)
+                return ErrorOutput.envelope(item, type: "partitioning-failed", code: "PartitionKeyMissing",
+                                            message: "partition key '\(key)' is missing, null or not a scalar in the rule's output", raw: nil)
             }
         }
         return (values, line)
     }
+}
 
-    /// A Firehose-style error record (errorCode, errorMessage, the record or its raw bytes).
-    func envelope(_ item: StreamRecord, type: String, code: String, message: String, raw: [UInt8]?, attempts: Int = 0) -> ([String], [UInt8]) {
-        var object = JSONObject()
-        object["errorCode"] = .string(code)
-        object["errorMessage"] = .string(message)
-        object["rule"] = .string(item.rule)
-        object["topic"] = .string(item.topic)
-        object["clientId"] = .string(item.clientId)
-        object["attemptsMade"] = .int(Int64(attempts))
-        object["arrivalTimestamp"] = .int(item.arrivalMillis)
-        if let raw { object["rawData"] = .string(Base64.encode(raw)) } else { object["record"] = item.value }
-        var line: [UInt8] = []
-        JSONValue.object(object).serialize(into: &line)
-        line.append(0x0A)
-        return ([Self.errorMarker, type], line)
+/// The second stage of a delivery stream, on its batch thread: buffer journaled records per
+/// partition, write batches as lake files (or SQLite transactions), retry failures, and
+/// report how far the journal may be reclaimed.
+struct StreamBatches: Sendable {
+    let config: StreamConfig
+    let prefix: Prefix
+    let errorPrefix: Prefix
+    let writer: LakeWriter
+    /// Set for streams into a SQLite table; `writer` then only writes the error output.
+    var table: TableWriter?
+    let metrics: StreamMetrics
+    let log: @Sendable (String) -> Void
+    var batcher: Batcher
+    var errorBatcher: Batcher
+    /// Batches whose write failed, retried with backoff while the journal keeps them.
+    var failed: [(batch: Batch, attempts: Int, nextAttempt: Int64, firstFailure: Int64)] = []
+    /// Highest sequence received from the journal stage.
+    var received: UInt64 = 0
+
+    init(
+        config: StreamConfig, prefix: Prefix, errorPrefix: Prefix, writer: LakeWriter, table: TableWriter?, metrics: StreamMetrics,
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.config = config
+        self.prefix = prefix
+        self.errorPrefix = errorPrefix
+        self.table = table
+        self.writer = writer
+        self.metrics = metrics
+        self.log = log
+        batcher = Batcher(policy: config.buffering, maxActivePartitions: config.maxActivePartitions)
+        errorBatcher = Batcher(policy: config.buffering, maxActivePartitions: 1000)
+    }
+
+    static func monotonicMillis() -> Int64 { Int64(hy_monotonic_ns() / 1_000_000) }
+
+    /// Every journal sequence up to this one is in a durable file (or its error output):
+    /// the journal may delete segments up to here.
+    var delivered: UInt64 {
+        let lowest = [batcher.lowestOpenSequence, errorBatcher.lowestOpenSequence, failed.map(\.batch.firstSequence).min()].compactMap { $0 }.min()
+        return lowest.map { $0 - 1 } ?? received
+    }
+
+    /// Records recovered from the journal at start go straight back into their batches.
+    mutating func replay(_ records: [JournalRecord]) {
+        let now = Self.monotonicMillis()
+        for record in records {
+            add(JournaledRecord(partition: record.partition, line: record.line, arrival: record.arrivalMillis, sequence: record.sequence, origin: .unknown), now: now)
+        }
+    }
+
+    mutating func process(_ records: [JournaledRecord], now: Int64) {
+        for record in records { add(record, now: now) }
+        for batch in batcher.due(now: now) + errorBatcher.due(now: now) { write(batch, now: now) }
+        retryFailed(now: now)
+        updateOldest()
+    }
+
+    mutating func add(_ record: JournaledRecord, now: Int64) {
+        received = max(received, record.sequence)
+        buffer(record.line, partition: record.partition, arrival: record.arrival, sequence: record.sequence, now: now, origin: record.origin)
     }
 
     mutating func buffer(_ line: [UInt8], partition: [String], arrival: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin = .unknown) {
-        let isError = partition.first == Self.errorMarker
+        let isError = partition.first == ErrorOutput.marker
         let outcome = isError
             ? errorBatcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now, origin: origin)
             : batcher.add(line, partition: partition, arrivalMillis: arrival, sequence: sequence, now: now, origin: origin)
@@ -155,15 +222,16 @@ struct StreamWorker: Sendable {
         case .tooManyPartitions:
             metrics.activePartitionExceeded.add(1, ordering: .relaxed)
             let item = StreamRecord(record: (try? JSONParser().parse(Array(line.dropLast()))) ?? .null, arrivalMillis: arrival, origin: origin)
-            let (errorPartition, errorLine) = envelope(item, type: "partitioning-failed", code: "ActivePartitionExceeded",
-                                                       message: "more than maxActivePartitions \(config.maxActivePartitions) open partitions", raw: nil)
+            let (errorPartition, errorLine) = ErrorOutput.envelope(
+                item, type: "partitioning-failed", code: "ActivePartitionExceeded",
+                message: "more than maxActivePartitions \(config.maxActivePartitions) open partitions", raw: nil)
             buffer(errorLine, partition: errorPartition, arrival: arrival, sequence: sequence, now: now, origin: origin)
         }
     }
 
     /// Writes one batch; on failure it joins the retry list (the journal still has it).
     mutating func write(_ batch: Batch, now: Int64, attempts: Int = 0, firstFailure: Int64? = nil) {
-        let isError = batch.partition.first == Self.errorMarker
+        let isError = batch.partition.first == ErrorOutput.marker
         if !isError && table != nil {
             writeTable(batch, now: now, attempts: attempts, firstFailure: firstFailure)
             return
@@ -207,7 +275,7 @@ struct StreamWorker: Sendable {
                 metrics.sqliteRejected.add(1, ordering: .relaxed)
                 let origin = batch.origin(at: index)
                 let item = StreamRecord(record: (try? JSONParser().parse(line)) ?? .null, arrivalMillis: batch.firstArrivalMillis, origin: origin)
-                let (partition, envelopeLine) = envelope(item, type: "sqlite-rejected", code: "SQLiteRejected", message: message, raw: nil, attempts: attempts + 1)
+                let (partition, envelopeLine) = ErrorOutput.envelope(item, type: "sqlite-rejected", code: "SQLiteRejected", message: message, raw: nil, attempts: attempts + 1)
                 buffer(envelopeLine, partition: partition, arrival: batch.firstArrivalMillis, sequence: batch.firstSequence, now: now, origin: origin)
             }
         } catch {
@@ -224,16 +292,16 @@ struct StreamWorker: Sendable {
         failed.removeAll { $0.nextAttempt <= now }
         for entry in due {
             let expired = now - entry.firstFailure >= Int64(config.retrySeconds) * 1000
-            if expired && entry.batch.partition.first != Self.errorMarker {
-                var errors = Batch(partition: [Self.errorMarker, "delivery-failed"], firstArrivalMillis: entry.batch.firstArrivalMillis, openedAt: now)
+            if expired && entry.batch.partition.first != ErrorOutput.marker {
+                var errors = Batch(partition: [ErrorOutput.marker, "delivery-failed"], firstArrivalMillis: entry.batch.firstArrivalMillis, openedAt: now)
                 errors.records = entry.batch.records
                 errors.firstSequence = entry.batch.firstSequence
                 errors.lastSequence = entry.batch.lastSequence
                 errors.origins = entry.batch.origins
                 for (index, line) in entry.batch.data.split(separator: 0x0A).enumerated() {
                     let item = StreamRecord(record: (try? JSONParser().parse(Array(line))) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, origin: entry.batch.origin(at: index))
-                    errors.data += envelope(item, type: "delivery-failed", code: "RetryExpired",
-                                            message: "lake write still failing after retrySeconds \(config.retrySeconds)", raw: nil, attempts: entry.attempts).1
+                    errors.data += ErrorOutput.envelope(item, type: "delivery-failed", code: "RetryExpired",
+                                                        message: "lake write still failing after retrySeconds \(config.retrySeconds)", raw: nil, attempts: entry.attempts).line
                 }
                 metrics.retryExpired.add(UInt64(entry.batch.records), ordering: .relaxed)
                 write(errors, now: now, attempts: entry.attempts, firstFailure: entry.firstFailure)
@@ -243,32 +311,19 @@ struct StreamWorker: Sendable {
         }
     }
 
-    /// Deletes journal segments whose every record is in a lake file.
-    mutating func reclaim() {
-        let lowest = [batcher.lowestOpenSequence, errorBatcher.lowestOpenSequence, failed.map(\.batch.firstSequence).min(), uncommitted.first?.sequence]
-            .compactMap { $0 }.min()
-        if lowest == nil {
-            journal.resetIfDelivered(through: journal.committedSequence)
-        } else {
-            journal.reclaim(through: lowest! - 1)
-        }
-        metrics.journalBytes.store(journal.sizeBytes, ordering: .relaxed)
-    }
-
     /// Arrival of the oldest record not yet in a lake file (0: none), for the age metric.
     func updateOldest() {
         let oldest = [batcher.oldestArrivalMillis, errorBatcher.oldestArrivalMillis, failed.map(\.batch.firstArrivalMillis).min()].compactMap { $0 }.min()
         metrics.oldestUnflushedMillis.store(oldest ?? 0, ordering: .relaxed)
     }
 
-    func nextWake(now: Int64) -> Int64? {
-        [batcher.nextDeadline, errorBatcher.nextDeadline, failed.map(\.nextAttempt).min(), uncommitted.isEmpty ? nil : now + 1000].compactMap { $0 }.min()
+    func nextWake() -> Int64? {
+        [batcher.nextDeadline, errorBatcher.nextDeadline, failed.map(\.nextAttempt).min()].compactMap { $0 }.min()
     }
 
-    /// SIGTERM: commit, write every buffer, one last try for failed batches.
+    /// SIGTERM: write every buffer, one last try for failed batches.
     mutating func shutdown() {
         let now = Self.monotonicMillis()
-        process([], now: now)
         // Table writes can reject records into the error batches: drain until both are empty.
         while batcher.activePartitions + errorBatcher.activePartitions > 0 {
             for batch in batcher.drain() { write(batch, now: now) }
@@ -278,7 +333,6 @@ struct StreamWorker: Sendable {
         failed.removeAll()
         // Whatever still fails stays in the journal and is replayed at the next start.
         for entry in pending { write(entry.batch, now: now, attempts: entry.attempts) }
-        reclaim()
         updateOldest()
     }
 }
