@@ -29,6 +29,47 @@ public enum FileSystem {
         guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
     }
 
+    /// Writes every chunk in order: one `writev` per up to 1024 chunks, resumed after a
+    /// short write.
+    public static func writeAll(_ fd: Int32, _ bytes: ChunkedBytes, path: String) throws(DurableError) {
+        var chunk = 0
+        var offset = 0  // into `bytes.chunks[chunk]`
+        let chunks = bytes.chunks
+        while chunk < chunks.count {
+            let result = withIOVectors(chunks, from: chunk, offset: offset) { vectors in
+                writev(fd, vectors.baseAddress, Int32(vectors.count))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "write", path: path, errno: errno)
+            }
+            var written = result
+            while chunk < chunks.count && written >= chunks[chunk].count - offset {
+                written -= chunks[chunk].count - offset
+                chunk += 1
+                offset = 0
+            }
+            offset += written
+        }
+    }
+
+    /// Calls `body` with iovecs over `chunks[from...]` (at most 1024, IOV_MAX), the first
+    /// starting at `offset`. The arrays' storage is pinned for the call.
+    private static func withIOVectors(_ chunks: [[UInt8]], from first: Int, offset: Int, _ body: (UnsafeBufferPointer<iovec>) -> Int) -> Int {
+        let end = min(chunks.count, first + 1024)
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(end - first)
+        func pin(_ index: Int) -> Int {
+            if index == end { return vectors.withUnsafeBufferPointer(body) }
+            return chunks[index].withUnsafeBytes { raw in
+                let skip = index == first ? offset : 0
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip))
+                return pin(index + 1)
+            }
+        }
+        return pin(first)
+    }
+
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(DurableError) {
         var offset = 0
         while offset < bytes.count {

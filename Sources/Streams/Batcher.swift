@@ -1,3 +1,5 @@
+import Durable
+
 /// When a stream's buffer becomes a file (Firehose "buffering hints"): the first limit
 /// reached — bytes, seconds since the first record, or records — closes it.
 public struct BufferingPolicy: Sendable, Hashable {
@@ -12,7 +14,6 @@ public struct BufferingPolicy: Sendable, Hashable {
     }
 }
 
-/// Records on their way to one file: NDJSON bytes of one partition.
 /// Where a record came from, for the envelope of an error that happens after batching
 /// (SQLite rejects, expired retries, too many partitions): rule, topic, client id.
 public struct RecordOrigin: Sendable, Hashable {
@@ -30,9 +31,10 @@ public struct RecordOrigin: Sendable, Hashable {
     public static let unknown = RecordOrigin(rule: "", topic: "", clientId: "")
 }
 
+/// Records on their way to one file: NDJSON bytes of one partition.
 public struct Batch: Sendable {
     public let partition: [String]
-    public internal(set) var data: [UInt8] = []
+    public internal(set) var data = ChunkedBytes()
     public internal(set) var records = 0
     /// One per record, in order.
     public internal(set) var origins: [RecordOrigin] = []

@@ -37,19 +37,21 @@ public struct LakeWriter: Sendable {
     /// path relative to the lake root.
     @discardableResult
     public func write(_ data: [UInt8], prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
+        try write(ChunkedBytes(data), prefix: prefix, arrivalMillis: arrivalMillis)
+    }
+
+    @discardableResult
+    public func write(_ data: ChunkedBytes, prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
         let directory = root + "/" + prefix
         try FileSystem.makeDirectories(directory)
         let name = objectName(arrivalMillis: arrivalMillis, uuid: RandomUUID.make())
         let final = directory + (directory.hasSuffix("/") ? "" : "/") + name
         let temporary = FileSystem.parent(of: final) + "/." + name + ".tmp"
-        let bytes = compression == .gzip ? Gzip.compress(data) : data
+        let bytes = compression == .gzip ? ChunkedBytes(Gzip.compress(data.joined)) : data
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: temporary, errno: errno) }
         do throws(DurableError) {
-            let written = bytes.withUnsafeBytes { raw in
-                Result { () throws(DurableError) in try FileSystem.writeAll(fd, raw, path: temporary) }
-            }
-            try written.get()
+            try FileSystem.writeAll(fd, bytes, path: temporary)
             guard fsync(fd) == 0 else { throw DurableError.io(operation: "fsync", path: temporary, errno: errno) }
         } catch {
             close(fd)

@@ -299,7 +299,7 @@ struct StreamBatches: Sendable {
                 errors.lastSequence = entry.batch.lastSequence
                 errors.origins = entry.batch.origins
                 for (index, line) in entry.batch.data.split(separator: 0x0A).enumerated() {
-                    let item = StreamRecord(record: (try? JSONParser().parse(Array(line))) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, origin: entry.batch.origin(at: index))
+                    let item = StreamRecord(record: (try? JSONParser().parse(line)) ?? .null, arrivalMillis: entry.batch.firstArrivalMillis, origin: entry.batch.origin(at: index))
                     errors.data += ErrorOutput.envelope(item, type: "delivery-failed", code: "RetryExpired",
                                                         message: "lake write still failing after retrySeconds \(config.retrySeconds)", raw: nil, attempts: entry.attempts).line
                 }

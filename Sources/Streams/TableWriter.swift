@@ -49,7 +49,7 @@ struct TableWriter: @unchecked Sendable {
         if database == nil { try open() }
         let database = database!
         var outcome = Outcome()
-        let lines = batch.data.split(separator: 0x0A).map(Array.init)
+        let lines = batch.data.split(separator: 0x0A)
         let columns = columns
         let insertSQL = insertSQL
         try database.transaction { () throws(StorageError) in
