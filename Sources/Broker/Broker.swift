@@ -185,6 +185,7 @@ final class Broker {
                     handleEvent(token: event.data, events: event.events)
                 }
             }
+            tap?.roundEnded()
             flushPending()
             let after = hy_monotonic_ns()
             if after >= nextTickAt {
@@ -216,6 +217,7 @@ final class Broker {
 
     private func shutdown() {
         var open = 0
+        tap?.roundEnded()
         commitStateAndWait(timeoutNanos: 5_000_000_000)
         for case let connection? in slots {
             open += 1

@@ -39,11 +39,17 @@ public protocol PublishTap: Sendable {
     /// acknowledges the publish only then.
     func publishAccepted(_ message: Message, ack: PendingAck?)
 
+    /// The end of an event-loop round, after its last `publishAccepted`: a tap that hands
+    /// messages to other threads hands over the round's batch here (one lock and one
+    /// wake-up per round instead of per message).
+    func roundEnded()
+
     /// Extra topics for `$SYS` (name below `$SYS/`, value), read on the event-loop thread
     /// at every `--sys-interval`.
     func sysTopics() -> [(String, String)]
 }
 
 extension PublishTap {
+    public func roundEnded() {}
     public func sysTopics() -> [(String, String)] { [] }
 }

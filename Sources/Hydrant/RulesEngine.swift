@@ -24,9 +24,19 @@ final class CompiledRule: Sendable {
     /// spliced from the payload's bytes (the payload's own formatting is kept in the lake).
     /// Republished messages keep the compact serialization of the general path.
     let spliceFields: [(name: String, expression: Expression)]?
+    /// For each action, and the errorAction: the index of its stream in the engine's list
+    /// (nil for other actions and for streams that are not running).
+    let streamTargets: [Int?]
+    let errorStreamTarget: Int?
 
-    init(_ definition: RuleDefinition) {
+    init(_ definition: RuleDefinition, streamIndex: [String: Int]) {
         self.definition = definition
+        func target(_ action: RuleAction?) -> Int? {
+            if case let .stream(name)? = action { return streamIndex[name] }
+            return nil
+        }
+        streamTargets = definition.actions.map(target)
+        errorStreamTarget = target(definition.errorAction)
         let streamsOnly = definition.actions.allSatisfy { if case .stream = $0 { return true } else { return false } }
         spliceFields = definition.batchMode || !streamsOnly ? nil : definition.statement.spliceFields
     }
@@ -52,14 +62,19 @@ public final class RulesEngine: PublishTap {
     private let matches = Mutex<[String: [CompiledRule]]>([:])
     private let rules: [CompiledRule]
     private let injector: MessageInjector
-    private let streams: [String: DeliveryStream]
+    private let streams: [DeliveryStream]
+    /// Records for each stream (same index) from the current event-loop round, handed over
+    /// together at its end (`roundEnded`).
+    private let outbox: Mutex<[[StreamRecord]]>
     private let flowControl: FlowControl?
     private let logger: Logger
 
     public init(pipelines: PipelineSet, injector: MessageInjector, streams: [String: DeliveryStream] = [:], flowControl: FlowControl? = nil, logger: Logger) {
-        self.streams = streams
+        self.streams = streams.values.sorted { $0.config.name < $1.config.name }
+        let streamIndex = Dictionary(uniqueKeysWithValues: self.streams.enumerated().map { ($1.config.name, $0) })
+        outbox = Mutex(Array(repeating: [], count: streamIndex.count))
         self.flowControl = flowControl
-        rules = pipelines.rules.filter { !$0.disabled }.map(CompiledRule.init)
+        rules = pipelines.rules.filter { !$0.disabled }.map { CompiledRule($0, streamIndex: streamIndex) }
         for rule in rules { index.insert(rule.definition.statement.topicFilter, rule) }
         self.injector = injector
         self.logger = logger
@@ -106,8 +121,8 @@ public final class RulesEngine: PublishTap {
         }
         rule.metrics.passed.add(1, ordering: .relaxed)
         for output in outputs {
-            for action in definition.actions {
-                if let reason = perform(action, output: output, rule: definition.name, context: context, message: message, ack: ack) {
+            for (action, target) in zip(definition.actions, rule.streamTargets) {
+                if let reason = perform(action, target: target, output: output, rule: definition.name, context: context, message: message, ack: ack) {
                     fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
                 }
             }
@@ -115,8 +130,8 @@ public final class RulesEngine: PublishTap {
         rule.metrics.outputs.add(UInt64(outputs.count), ordering: .relaxed)
     }
 
-    /// Runs one action; returns why it failed, or nil.
-    private func perform(_ action: RuleAction, output: RuleOutput, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
+    /// Runs one action (`target`: its stream's index); returns why it failed, or nil.
+    private func perform(_ action: RuleAction, target: Int?, output: RuleOutput, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
         let hops = message.hops
         switch action {
         case let .republish(template, qos):
@@ -138,7 +153,8 @@ public final class RulesEngine: PublishTap {
             injector.publish(Message(topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1))
             return nil
         case let .stream(name):
-            guard let stream = streams[name] else { return "stream '\(name)' is not running" }
+            guard let target else { return "stream '\(name)' is not running" }
+            let stream = streams[target]
             if stream.isCongested, let flowControl {
                 flowControl.pause(publisherOf: message, reason: "stream \(name) journal over maxJournalMiB")
                 stream.pausedPublishers()
@@ -149,16 +165,18 @@ public final class RulesEngine: PublishTap {
                 ack.hold()
                 onDurable = { ack.release() }
             }
+            let record: StreamRecord
             switch output {
-            case let .value(record):
-                stream.submit(StreamRecord(
-                    record: record, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, onDurable: onDurable))
+            case let .value(value):
+                record = StreamRecord(
+                    record: value, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
+                    sizeHint: message.payload.count, onDurable: onDurable)
             case let .line(line, added):
-                stream.submit(StreamRecord(
+                record = StreamRecord(
                     line: line, addedFields: added, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, onDurable: onDurable))
+                    sizeHint: message.payload.count, onDurable: onDurable)
             }
+            outbox.withLock { $0[target].append(record) }
             return nil
         }
     }
@@ -179,13 +197,22 @@ public final class RulesEngine: PublishTap {
             "base64OriginalPayload": .string(Base64.encode(message.payload)),
             "failures": [["failedAction": .string(action), "failedResource": .string(resource), "errorMessage": .string(reason)]],
         ]
-        if let reason = perform(errorAction, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
+        if let reason = perform(errorAction, target: rule.errorStreamTarget, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
             logger.warning("rule errorAction failed rule=\(definition.name) action=\(errorAction.kind) reason=\"\(reason)\"")
         }
     }
 
+    public func roundEnded() {
+        outbox.withLock { outbox in
+            for index in outbox.indices where !outbox[index].isEmpty {
+                streams[index].submit(contentsOf: outbox[index])
+                outbox[index].removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
     public func sysTopics() -> [(String, String)] {
-        let streamTopics = streams.values.sorted { $0.config.name < $1.config.name }.flatMap { stream -> [(String, String)] in
+        let streamTopics = streams.flatMap { stream -> [(String, String)] in
             let base = "hydrant/streams/\(stream.config.name)/"
             let m = stream.metrics
             let oldest = m.oldestUnflushedMillis.load(ordering: .relaxed)

@@ -192,12 +192,17 @@ struct TapeScanner: ~Copyable {
         var position = start
         defer { index = position }
         while position < count {
-            // Eight plain ASCII bytes at a time (no quote, backslash, control or non-ASCII
-            // byte): long string values cost a fraction of a byte-by-byte loop.
-            while position + 8 <= count, !TapeScanner.needsAttention(base.loadUnaligned(fromByteOffset: position, as: UInt64.self)) {
-                position += 8
+            // Eight bytes at a time: a word of plain ASCII (no quote, backslash, control or
+            // non-ASCII byte) is skipped whole, otherwise the scan jumps straight to the
+            // first byte that needs a look (short keys cost one word, not a loop per byte).
+            if position + 8 <= count {
+                let mask = TapeScanner.attentionMask(base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+                if mask == 0 {
+                    position += 8
+                    continue
+                }
+                position += mask.trailingZeroBitCount >> 3
             }
-            guard position < count else { break }
             let byte = base.load(fromByteOffset: position, as: UInt8.self)
             if byte == UInt8(ascii: "\"") {
                 append(.string, start: start, end: position, flags: escapes)
@@ -224,16 +229,19 @@ struct TapeScanner: ~Copyable {
         throw JSONError(offset: quote, message: "unterminated string")
     }
 
-    /// True when any byte of `word` is `"`, `\\`, below 0x20 or at least 0x80.
+    /// A word (little endian: byte 0 in the low bits) whose lowest set bit falls in the
+    /// first byte that is `"`, `\\`, below 0x20 or at least 0x80; zero when there is none.
+    /// (Bits above the first such byte may be spurious — the subtraction borrows — so only
+    /// the lowest one is meaningful.)
     @inline(__always)
-    static func needsAttention(_ word: UInt64) -> Bool {
+    static func attentionMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
+        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let quote = zeroBytes(word ^ (ones &* 0x22))
+        let backslash = zeroBytes(word ^ (ones &* 0x5C))
         let control = (word &- ones &* 0x20) & ~word & highs
-        return hasZeroByte(quote) || hasZeroByte(backslash) || control != 0 || word & highs != 0
+        return quote | backslash | control | (word & highs)
     }
 
     mutating func scanEscape() throws(JSONError) {
@@ -320,54 +328,76 @@ struct TapeScanner: ~Copyable {
 
     mutating func scanNumber() throws(JSONError) {
         let start = index
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") {
-            negative = true
-            index += 1
+        // Locals, not `self`, in the digit loops (as in `scanString`).
+        let base = bytes.baseAddress!
+        let count = bytes.count
+        var position = index
+        defer { index = position }
+        @inline(__always) func digit(at offset: Int) -> UInt8? {
+            guard offset < count else { return nil }
+            let value = base.load(fromByteOffset: offset, as: UInt8.self) &- UInt8(ascii: "0")
+            return value < 10 ? value : nil
         }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit") }
+        @inline(__always) func byte(at offset: Int) -> UInt8 {
+            offset < count ? base.load(fromByteOffset: offset, as: UInt8.self) : 0
+        }
+        func fail(_ message: String) -> JSONError { JSONError(offset: position, message: message) }
+        var negative = false
+        if byte(at: position) == UInt8(ascii: "-") {
+            negative = true
+            position += 1
+        }
+        guard let first = digit(at: position) else { throw fail("expected a digit") }
         // Accumulated negatively so Int64.min parses.
         var integer: Int64 = 0
         var overflow = false
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < bytes.count && isDigit(bytes[index]) { throw error("leading zero in number") }
+        if first == 0 {
+            position += 1
+            if digit(at: position) != nil { throw fail("leading zero in number") }
         } else {
-            while index < bytes.count && isDigit(bytes[index]) {
-                let (times, o1) = integer.multipliedReportingOverflow(by: 10)
-                let (next, o2) = times.subtractingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
-                if o1 || o2 { overflow = true }
-                integer = next
-                index += 1
+            // Up to 18 digits cannot overflow an Int64; longer runs check each step.
+            let safeEnd = position + 18
+            while let value = digit(at: position) {
+                if position < safeEnd {
+                    integer = integer &* 10 &- Int64(value)
+                } else {
+                    let (times, o1) = integer.multipliedReportingOverflow(by: 10)
+                    let (next, o2) = times.subtractingReportingOverflow(Int64(value))
+                    if o1 || o2 { overflow = true }
+                    integer = next
+                }
+                position += 1
             }
         }
         var isInteger = true
         var mantissa = integer
         var fractionDigits = 0
         var exactMantissa = !overflow && integer > -(1 << 53)
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+        if byte(at: position) == UInt8(ascii: ".") {
             isInteger = false
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit after '.'") }
-            while index < bytes.count && isDigit(bytes[index]) {
+            position += 1
+            guard digit(at: position) != nil else { throw fail("expected a digit after '.'") }
+            while let value = digit(at: position) {
                 if exactMantissa {
-                    mantissa = mantissa * 10 - Int64(bytes[index] - UInt8(ascii: "0"))
+                    mantissa = mantissa * 10 - Int64(value)
                     fractionDigits += 1
                     if mantissa <= -(1 << 53) { exactMantissa = false }
                 }
-                index += 1
+                position += 1
             }
         }
-        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+        let marker = byte(at: position)
+        if marker == UInt8(ascii: "e") || marker == UInt8(ascii: "E") {
             isInteger = false
             exactMantissa = false
-            index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in exponent") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            position += 1
+            let sign = byte(at: position)
+            if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { position += 1 }
+            guard digit(at: position) != nil else { throw fail("expected a digit in exponent") }
+            while digit(at: position) != nil { position += 1 }
         }
         if isInteger && !overflow && (negative || integer != Int64.min) {
-            append(.integer, start: start, end: index, bits: UInt64(bitPattern: negative ? integer : -integer))
+            append(.integer, start: start, end: position, bits: UInt64(bitPattern: negative ? integer : -integer))
             return
         }
         let value: Double
@@ -377,11 +407,11 @@ struct TapeScanner: ~Copyable {
             let magnitude = Double(-mantissa) / TapeScanner.powersOfTen[fractionDigits]
             value = negative ? -magnitude : magnitude
         } else {
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
             guard let parsed = Double(text) else { throw JSONError(offset: start, message: "invalid number") }
             value = parsed
         }
-        append(.double, start: start, end: index, bits: value.bitPattern)
+        append(.double, start: start, end: position, bits: value.bitPattern)
     }
 
     static let powersOfTen: [Double] = (0...22).map { exponent in

@@ -196,6 +196,17 @@ public final class DeliveryStream: Sendable {
         if first { _ = hy_eventfd_signal(wakeFD) }
     }
 
+    /// Hands records to the stream in one step (any thread); see `submit(_:)`.
+    public func submit(contentsOf records: [StreamRecord]) {
+        guard !records.isEmpty else { return }
+        metrics.pendingBytes.add(records.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
+        let first = inbox.withLock { pending in
+            pending.append(contentsOf: records)
+            return pending.count == records.count
+        }
+        if first { _ = hy_eventfd_signal(wakeFD) }
+    }
+
     /// Flushes every buffer to files and stops the threads (SIGTERM); waits up to `timeout` s.
     public func shutdown(timeout: Double = 30) {
         stopping.store(true, ordering: .releasing)
