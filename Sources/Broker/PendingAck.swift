@@ -1,10 +1,11 @@
+import Durable
 import Synchronization
 
 /// The acknowledgement of one QoS 1/2 PUBLISH, held back until every party that took the
 /// message durably has it (streams journal it first: DESIGN.md "Guarantees"). Parties call
 /// `hold()` when they take the message and `release()` when it is safe; the broker sends
 /// PUBACK/PUBREC when the count reaches zero, in the order the publishes arrived.
-public final class PendingAck: Sendable {
+public final class PendingAck: DurabilityWaiter {
     let connectionToken: UInt64
     let packetId: UInt16
     let qos: QoS
@@ -42,6 +43,9 @@ public final class PendingAck: Sendable {
         release()
         return false
     }
+
+    /// A stream's journal has the record this publish produced.
+    public func recordDurable() { release() }
 
     var isComplete: Bool { holds.load(ordering: .acquiring) == 0 }
 }

@@ -160,21 +160,17 @@ public final class RulesEngine: PublishTap {
                 stream.pausedPublishers()
             }
             // The publish is acknowledged only once the stream's journal has the record.
-            var onDurable: (@Sendable () -> Void)?
-            if let ack {
-                ack.hold()
-                onDurable = { ack.release() }
-            }
+            ack?.hold()
             let record: StreamRecord
             switch output {
             case let .value(value):
                 record = StreamRecord(
                     record: value, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, onDurable: onDurable)
+                    sizeHint: message.payload.count, waiter: ack)
             case let .line(line, added):
                 record = StreamRecord(
                     line: line, addedFields: added, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, onDurable: onDurable)
+                    sizeHint: message.payload.count, waiter: ack)
             }
             outbox.withLock { $0[target].append(record) }
             return nil

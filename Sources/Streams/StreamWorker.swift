@@ -39,7 +39,7 @@ enum ErrorOutput {
 
 /// The first stage of a delivery stream, on its journal thread: classify each record
 /// (line, partition, or an error envelope), append it to the journal, commit (one fsync per
-/// group) and run the durability callbacks — the publishes' acknowledgements. Committed
+/// group) and tell the waiters — the publishes' acknowledgements. Committed
 /// records go on to the `StreamBatches` stage on another thread, so an acknowledgement never
 /// waits behind a lake file being written.
 struct StreamIntake: Sendable {
@@ -50,7 +50,7 @@ struct StreamIntake: Sendable {
     let log: @Sendable (String) -> Void
     /// Journaled-but-uncommitted records (more than one group's worth when a commit failed).
     var uncommitted: [JournaledRecord] = []
-    var callbacks: [@Sendable () -> Void] = []
+    var waiters: [any DurabilityWaiter] = []
     var lastCommitFailureLog: Int64 = 0
     /// Sanitized partition values by raw value: a stream sees the same few values again
     /// and again (bounded; cleared when it grows past 10,000).
@@ -75,7 +75,7 @@ struct StreamIntake: Sendable {
             // the lake's throughput); a record replayed after a crash has an unknown origin.
             let sequence = journal.append(arrivalMillis: item.arrivalMillis, partition: partition, line: line)
             uncommitted.append(JournaledRecord(partition: partition, line: line, arrival: item.arrivalMillis, sequence: sequence, origin: item.origin))
-            if let done = item.onDurable { callbacks.append(done) }
+            if let waiter = item.waiter { waiters.append(waiter) }
         }
         if journal.hasPending {
             do {
@@ -88,8 +88,8 @@ struct StreamIntake: Sendable {
                 return []
             }
         }
-        for done in callbacks { done() }
-        callbacks.removeAll(keepingCapacity: true)
+        for waiter in waiters { waiter.recordDurable() }
+        waiters.removeAll(keepingCapacity: true)
         defer { uncommitted.removeAll(keepingCapacity: true) }
         return uncommitted
     }

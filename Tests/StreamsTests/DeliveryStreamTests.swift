@@ -1,8 +1,16 @@
+import Durable
 import Foundation
 import JSON
 import Storage
 import Streams
 import Testing
+
+/// Counts the records a stream reports durable.
+final class DurableCount: DurabilityWaiter {
+    let count = Locked(0)
+    var value: Int { count.value }
+    func recordDurable() { count.increment() }
+}
 
 /// A delivery stream in-process: journal, batches, files, error output, retries.
 @Suite struct DeliveryStreamTests {
@@ -20,8 +28,8 @@ import Testing
         (try? String(contentsOfFile: root + "/lake/" + file, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
     }
 
-    func record(_ json: JSONValue) -> StreamRecord {
-        StreamRecord(record: json, arrivalMillis: 1_795_856_707_123, rule: "r", topic: "t/1", clientId: "c")
+    func record(_ json: JSONValue, waiter: DurableCount? = nil) -> StreamRecord {
+        StreamRecord(record: json, arrivalMillis: 1_795_856_707_123, rule: "r", topic: "t/1", clientId: "c", waiter: waiter)
     }
 
     @Test func partitionsErrorsAndDurabilityCallbacks() throws {
@@ -30,12 +38,8 @@ import Testing
         let stream = try makeStream("""
             {"destination": {"lake": {"prefix": "s/k=!{partitionKeyFromQuery:k}/"}}, "maxActivePartitions": 2, "maxRecordKiB": 1}
             """, root: root)
-        let durable = Locked(0)
-        for k in ["a", "b", "a", "c"] {
-            var item = record(["k": .string(k), "v": 1])
-            item.onDurable = { durable.increment() }
-            stream.submit(item)
-        }
+        let durable = DurableCount()
+        for k in ["a", "b", "a", "c"] { stream.submit(record(["k": .string(k), "v": 1], waiter: durable)) }
         stream.submit(record(["v": 2]))  // no partition key
         stream.submit(record(["k": "a", "blob": .string(String(repeating: "x", count: 2000))]))
         stream.shutdown()
@@ -102,12 +106,8 @@ import Testing
         let settings = #"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 900}}"#
         do {
             let stream = try makeStream(settings, root: root)
-            let durable = Locked(0)
-            for n in 1...5 {
-                var item = record(["n": .int(Int64(n))])
-                item.onDurable = { durable.increment() }
-                stream.submit(item)
-            }
+            let durable = DurableCount()
+            for n in 1...5 { stream.submit(record(["n": .int(Int64(n))], waiter: durable)) }
             let deadline = Date().addingTimeInterval(5)
             while durable.value < 5 && Date() < deadline { usleep(5_000) }
             #expect(durable.value == 5)
