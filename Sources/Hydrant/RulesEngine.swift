@@ -42,6 +42,13 @@ final class CompiledRule: Sendable {
     }
 }
 
+/// A rule whose filter matches a topic, with what it adds to every record on that topic
+/// when that depends on the topic alone (see `Statement.spliceSuffix`).
+struct RuleMatch {
+    let rule: CompiledRule
+    let suffix: Statement.SpliceSuffix?
+}
+
 /// A rule's output: a value, or (spliced rules) its bytes and the fields the rule added.
 enum RuleOutput {
     case value(JSONValue)
@@ -58,8 +65,8 @@ public final class RulesEngine: PublishTap {
     private let index = TopicFilterIndex<CompiledRule>()
     /// Topic → matching rules. Devices publish to the same topics again and again; this
     /// turns the trie walk into one hash lookup (the index never changes, so entries never
-    /// go stale; the cache is only bounded).
-    private let matches = Mutex<[String: [CompiledRule]]>([:])
+    /// go stale; the cache is only bounded). Spliced rules keep their topic-only fields here.
+    private let matches = Mutex<[String: [RuleMatch]]>([:])
     private let rules: [CompiledRule]
     private let injector: MessageInjector
     private let streams: [DeliveryStream]
@@ -85,7 +92,10 @@ public final class RulesEngine: PublishTap {
     public func publishAccepted(_ message: Message, ack: PendingAck?) {
         let matching = matches.withLock { cache in
             if let known = cache[message.topic] { return known }
-            let found = index.match(message.topic)
+            let topicOnly = MessageContext(topic: message.topic, payload: [], timestamp: 0)
+            let found = index.match(message.topic).map { rule in
+                RuleMatch(rule: rule, suffix: rule.spliceFields.flatMap { rule.definition.statement.spliceSuffix(topicOnly, fields: $0) })
+            }
             if cache.count >= 10_000 { cache.removeAll(keepingCapacity: true) }
             cache[message.topic] = found
             return found
@@ -97,15 +107,16 @@ public final class RulesEngine: PublishTap {
         let context = MessageContext(
             topic: message.topic, payload: message.payload, clientId: message.clientId, username: message.username,
             timestamp: seconds * 1000 + Int64(nanos / 1_000_000))
-        for rule in matching { run(rule, context, message, ack) }
+        for match in matching { run(match, context, message, ack) }
     }
 
-    private func run(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
+    private func run(_ match: RuleMatch, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
+        let rule = match.rule
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
         let outputs: [RuleOutput]
         do {
-            if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields) {
+            if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields, suffix: match.suffix) {
                 guard case let .line(line, added) = spliced else { return }  // filtered
                 outputs = [.line(line, added: added)]
             } else {

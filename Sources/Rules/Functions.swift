@@ -4,6 +4,8 @@ import JSON
 /// evaluated; `nil` is Undefined. Wrong-typed arguments give Undefined, as in IoT Core.
 struct FunctionDefinition: Sendable {
     let arity: ClosedRange<Int>
+    /// The result depends on the arguments alone: not on the message, the clock or chance.
+    var deterministic = false
     let body: @Sendable ([JSONValue?], MessageContext) throws(RuleEvaluationError) -> JSONValue?
 }
 
@@ -27,7 +29,7 @@ enum Functions {
 
     /// A function of its arguments only.
     static func pure(_ name: String, _ arity: ClosedRange<Int>, _ body: @escaping @Sendable ([JSONValue?]) -> JSONValue?) -> (String, FunctionDefinition) {
-        define(name, arity) { arguments, _ in body(arguments) }
+        (name, FunctionDefinition(arity: arity, deterministic: true) { arguments, _ in body(arguments) })
     }
 
     static func string(_ value: JSONValue?) -> String? {
@@ -44,7 +46,7 @@ enum Functions {
         define("clientid", 0...0) { _, context in .string(context.clientId) },
         define("username", 0...0) { _, context in context.username.map(JSONValue.string) },
         define("timestamp", 0...0) { _, context in .int(context.timestamp) },
-        pure("newuuid", 0...0) { _ in .string(RandomUUID.make()) },
+        define("newuuid", 0...0) { _, _ in .string(RandomUUID.make()) },
     ]
 
     static let conversionFunctions: [(String, FunctionDefinition)] = [

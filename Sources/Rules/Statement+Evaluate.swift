@@ -77,11 +77,54 @@ extension Statement {
         case line([UInt8], added: [(String, JSONValue)])
     }
 
+    /// The fields a spliced statement adds, serialized, when every one depends on the topic
+    /// alone (`SELECT *, topic(2) AS device`): the same for every message on a topic, so
+    /// the rules engine makes it once per topic.
+    public struct SpliceSuffix: Sendable {
+        public let added: [(String, JSONValue)]
+        /// `"name":value` members joined by commas.
+        let members: [UInt8]
+    }
+
+    /// The suffix of `fields` for the topic of `context`; nil when a field reads more than
+    /// the topic (or fails: the message's own evaluation then reports it).
+    public func spliceSuffix(_ context: MessageContext, fields: [(name: String, expression: Expression)]) -> SpliceSuffix? {
+        guard fields.allSatisfy({ $0.expression.dependsOnTopicOnly }) else { return nil }
+        do {
+            let added = try Self.evaluate(fields, context)
+            return SpliceSuffix(added: added, members: Self.members(added))
+        } catch {
+            return nil
+        }
+    }
+
+    private static func evaluate(_ fields: [(name: String, expression: Expression)], _ context: MessageContext) throws(RuleEvaluationError) -> [(String, JSONValue)] {
+        var added: [(String, JSONValue)] = []
+        added.reserveCapacity(fields.count)
+        for field in fields {
+            if let value = try Evaluator.evaluate(field.expression, context) { added.append((field.name, value)) }
+        }
+        return added
+    }
+
+    private static func members(_ added: [(String, JSONValue)]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (name, value) in added {
+            if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+            JSONValue.string(name).serialize(into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            value.serialize(into: &bytes)
+        }
+        return bytes
+    }
+
     /// The spliced evaluation of a `spliceFields` statement; nil when this message needs the
     /// general path (payload not an object, a raw line break in it, an added name already a
     /// payload field — the tree path then applies IoT Core's override). Same errors as
-    /// `evaluate`.
-    public func evaluateSpliced(_ context: MessageContext, fields: [(name: String, expression: Expression)]) throws(RuleEvaluationError) -> SplicedOutcome? {
+    /// `evaluate`. `suffix`: the fields' values made once for this topic (`spliceSuffix`).
+    public func evaluateSpliced(
+        _ context: MessageContext, fields: [(name: String, expression: Expression)], suffix: SpliceSuffix? = nil
+    ) throws(RuleEvaluationError) -> SplicedOutcome? {
         if let condition, try Evaluator.evaluate(condition, context) != .bool(true) {
             return .filtered
         }
@@ -92,30 +135,45 @@ extension Statement {
             raw.count > 0 && (memchr(raw.baseAddress!, 0x0A, raw.count) != nil || memchr(raw.baseAddress!, 0x0D, raw.count) != nil)
         }
         guard !lineBreak else { return nil }
-        var added: [(String, JSONValue)] = []
-        added.reserveCapacity(fields.count)
-        for field in fields {
-            guard document.field(field.name) == nil else { return nil }
-            if let value = try Evaluator.evaluate(field.expression, context) { added.append((field.name, value)) }
-        }
+        for field in fields where document.field(field.name) != nil { return nil }
+        let added: [(String, JSONValue)]
+        if let suffix { added = suffix.added } else { added = try Self.evaluate(fields, context) }
         guard var close = payload.lastIndex(of: UInt8(ascii: "}")) else { return nil }
         if added.isEmpty { return .line(Array(payload[...close]), added: []) }
+        let members = suffix?.members ?? Self.members(added)
         // Drop whitespace before the closing brace so the separator sits right after the
         // last member.
         while close > 0, payload[close - 1] == 0x20 || payload[close - 1] == 0x09 { close -= 1 }
         var line: [UInt8] = []
-        line.reserveCapacity(payload.count + 16 * added.count)
+        // Room for the newline the stream appends, so that append does not copy the line.
+        line.reserveCapacity(close + members.count + 3)
         line.append(contentsOf: payload[..<close])
-        var first = document.isEmptyObject
-        for (name, value) in added {
-            if !first { line.append(UInt8(ascii: ",")) }
-            first = false
-            JSONValue.string(name).serialize(into: &line)
-            line.append(UInt8(ascii: ":"))
-            value.serialize(into: &line)
-        }
+        if !document.isEmptyObject { line.append(UInt8(ascii: ",")) }
+        line.append(contentsOf: members)
         line.append(UInt8(ascii: "}"))
         return .line(line, added: added)
+    }
+}
+
+extension Expression {
+    /// Whether the value depends on the message's topic at most — not on its payload,
+    /// client, arrival time or chance — so it is the same for every message on a topic.
+    var dependsOnTopicOnly: Bool {
+        switch self {
+        case .literal: true
+        case .payload, .field: false
+        case let .member(base, _): base.dependsOnTopicOnly
+        case let .subscripted(base, index): base.dependsOnTopicOnly && index.dependsOnTopicOnly
+        case let .object(members): members.allSatisfy { $0.1.dependsOnTopicOnly }
+        case let .array(elements): elements.allSatisfy(\.dependsOnTopicOnly)
+        case let .unary(_, operand): operand.dependsOnTopicOnly
+        case let .binary(_, left, right): left.dependsOnTopicOnly && right.dependsOnTopicOnly
+        case let .call(call): (call.name == "topic" || call.definition.deterministic) && call.arguments.allSatisfy(\.dependsOnTopicOnly)
+        case let .cast(operand, _): operand.dependsOnTopicOnly
+        case let .caseWhen(subject, branches, otherwise):
+            (subject?.dependsOnTopicOnly ?? true) && branches.allSatisfy { $0.0.dependsOnTopicOnly && $0.1.dependsOnTopicOnly }
+                && (otherwise?.dependsOnTopicOnly ?? true)
+        }
     }
 }
 

@@ -45,6 +45,39 @@ import Testing
             return
         }
         #expect(try JSONParser().parse(line) == records.first)
+        // The topic-only fields made once per topic give the same line.
+        let topicOnly = MessageContext(topic: "factory/7/machine/3/status", payload: [], timestamp: 0)
+        if let suffix = statement.spliceSuffix(topicOnly, fields: fields) {
+            guard case let .line(cached, _)? = try statement.evaluateSpliced(Self.context(payload), fields: fields, suffix: suffix) else {
+                Issue.record("the suffix path did not splice")
+                return
+            }
+            #expect(cached == line)
+        }
+    }
+
+    /// Which added fields are the same for every message on a topic (made once per topic).
+    static let topicOnlyCases: [(sql: String, topicOnly: Bool)] = [
+        ("SELECT *, topic(2) AS f FROM 'x/#'", true),
+        ("SELECT *, topic() AS t, 'k' AS k, 1 + 2 AS n FROM 'x/#'", true),
+        ("SELECT *, upper(topic(2)) || '-' || lower(topic(3)) AS f FROM 'x/#'", true),
+        ("SELECT *, CASE topic(2) WHEN 'a' THEN 1 ELSE 2 END AS f FROM 'x/#'", true),
+        ("SELECT *, cast(topic(2) AS int) AS f, {'a': topic(1)} AS o, [topic(1)] AS l FROM 'x/#'", true),
+        ("SELECT *, temp AS f FROM 'x/#'", false),
+        ("SELECT *, topic(2) AS f, temp * 2 AS g FROM 'x/#'", false),
+        ("SELECT *, clientid() AS c FROM 'x/#'", false),
+        ("SELECT *, timestamp() AS t FROM 'x/#'", false),
+        ("SELECT *, newuuid() AS u FROM 'x/#'", false),
+        ("SELECT *, topic(temp) AS f FROM 'x/#'", false),
+        ("SELECT *, encode(*, 'base64') AS b FROM 'x/#'", false),
+    ]
+
+    @Test(arguments: topicOnlyCases)
+    func topicOnlyFieldsAreMadeOncePerTopic(_ sql: String, _ topicOnly: Bool) throws {
+        let statement = try Parser.parseStatement(sql)
+        let fields = try #require(statement.spliceFields)
+        let suffix = statement.spliceSuffix(MessageContext(topic: "x/a/b", payload: [], timestamp: 0), fields: fields)
+        #expect((suffix != nil) == topicOnly)
     }
 
     @Test func whereAndErrorsBehaveAsInTheTreePath() throws {
