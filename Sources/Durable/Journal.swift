@@ -136,32 +136,44 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Adds a record to the pending group; it is durable after the next `commit()`. The
-    /// frame is built in place in the group buffer (no per-record array).
+    /// frame is built in place in the group buffer: one growth of the buffer, then stores
+    /// through a pointer (appending field by field cost more than the CRC).
     @discardableResult
     public func append(arrivalMillis: Int64, partition: [String], line: [UInt8]) -> UInt64 {
         let sequence = nextSequence
         nextSequence += 1
+        var payloadLength = 18 + line.count
+        for key in partition { payloadLength += 2 + min(key.utf8.count, 65_535) }
         let frameStart = pending.count
-        pending.append(contentsOf: repeatElement(0, count: 8))  // length and CRC, patched below
-        Journal.append(sequence, to: &pending)
-        Journal.append(UInt64(bitPattern: arrivalMillis), to: &pending)
-        Journal.append(UInt16(partition.count), to: &pending)
-        for key in partition {
-            let bytes = key.utf8.prefix(65_535)
-            Journal.append(UInt16(bytes.count), to: &pending)
-            pending.append(contentsOf: bytes)
+        pending.append(contentsOf: repeatElement(0, count: 8 + payloadLength))
+        pending.withUnsafeMutableBytes { buffer in
+            let frame = buffer.baseAddress! + frameStart
+            var offset = 8
+            @inline(__always) func put<T: FixedWidthInteger>(_ value: T) {
+                (frame + offset).storeBytes(of: value.littleEndian, as: T.self)
+                offset += MemoryLayout<T>.size
+            }
+            put(sequence)
+            put(UInt64(bitPattern: arrivalMillis))
+            put(UInt16(partition.count))
+            for key in partition {
+                var key = key
+                key.withUTF8 { bytes in
+                    let count = min(bytes.count, 65_535)
+                    put(UInt16(count))
+                    if count > 0 { (frame + offset).copyMemory(from: bytes.baseAddress!, byteCount: count) }
+                    offset += count
+                }
+            }
+            line.withUnsafeBytes { bytes in
+                if bytes.count > 0 { (frame + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            }
+            let crc = CRC32.checksum(UnsafeRawBufferPointer(start: frame + 8, count: payloadLength))
+            frame.storeBytes(of: UInt32(payloadLength).littleEndian, as: UInt32.self)
+            (frame + 4).storeBytes(of: crc.littleEndian, as: UInt32.self)
         }
-        pending.append(contentsOf: line)
-        let payloadLength = pending.count - frameStart - 8
-        let crc = pending.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(frameStart + 8)...])) }
-        Journal.store(UInt32(payloadLength), at: frameStart, in: &pending)
-        Journal.store(crc, at: frameStart + 4, in: &pending)
         pendingLast = sequence
         return sequence
-    }
-
-    static func store(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
-        for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(index))) }
     }
 
     public var hasPending: Bool { !pending.isEmpty }
@@ -254,11 +266,6 @@ public final class Journal: @unchecked Sendable {
         let old = segments.dropLast(active).filter { $0.last <= sequence }
         for segment in old.reversed() { unlink(segment.path) }
         segments.removeAll { segment in old.contains { $0.path == segment.path } }
-    }
-
-    static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        var little = value.littleEndian
-        withUnsafeBytes(of: &little) { bytes.append(contentsOf: $0) }
     }
 
     static func readUInt16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }

@@ -52,6 +52,7 @@ struct RuleMatch {
 /// A rule's output: a value, or (spliced rules) its bytes and the fields the rule added.
 enum RuleOutput {
     case value(JSONValue)
+    /// One NDJSON line (newline included).
     case line([UInt8], added: [(String, JSONValue)])
 }
 
@@ -116,7 +117,7 @@ public final class RulesEngine: PublishTap {
         rule.metrics.matched.add(1, ordering: .relaxed)
         let outputs: [RuleOutput]
         do {
-            if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields, suffix: match.suffix) {
+            if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields, suffix: match.suffix, newline: true) {
                 guard case let .line(line, added) = spliced else { return }  // filtered
                 outputs = [.line(line, added: added)]
             } else {
@@ -159,7 +160,7 @@ public final class RulesEngine: PublishTap {
             var payload: [UInt8] = []
             switch output {
             case let .value(record): record.serialize(into: &payload)
-            case let .line(line, _): payload = line  // not reached today: spliced rules feed streams only
+            case let .line(line, _): payload = Array(line.dropLast())  // not reached today: spliced rules feed streams only
             }
             injector.publish(Message(topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1))
             return nil

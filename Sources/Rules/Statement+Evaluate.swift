@@ -72,7 +72,7 @@ extension Statement {
 
     public enum SplicedOutcome: Sendable {
         case filtered
-        /// The output record as compact-enough JSON on one line (no newline), and the added
+        /// The output record as compact-enough JSON on one line (a newline only if asked), and the added
         /// fields' values (for partition keys).
         case line([UInt8], added: [(String, JSONValue)])
     }
@@ -121,9 +121,10 @@ extension Statement {
     /// The spliced evaluation of a `spliceFields` statement; nil when this message needs the
     /// general path (payload not an object, a raw line break in it, an added name already a
     /// payload field — the tree path then applies IoT Core's override). Same errors as
-    /// `evaluate`. `suffix`: the fields' values made once for this topic (`spliceSuffix`).
+    /// `evaluate`. `suffix`: the fields' values made once for this topic (`spliceSuffix`);
+    /// `newline`: end the line with `\n` (an NDJSON record, without a copy to add it later).
     public func evaluateSpliced(
-        _ context: MessageContext, fields: [(name: String, expression: Expression)], suffix: SpliceSuffix? = nil
+        _ context: MessageContext, fields: [(name: String, expression: Expression)], suffix: SpliceSuffix? = nil, newline: Bool = false
     ) throws(RuleEvaluationError) -> SplicedOutcome? {
         if let condition, try Evaluator.evaluate(condition, context) != .bool(true) {
             return .filtered
@@ -139,18 +140,18 @@ extension Statement {
         let added: [(String, JSONValue)]
         if let suffix { added = suffix.added } else { added = try Self.evaluate(fields, context) }
         guard var close = payload.lastIndex(of: UInt8(ascii: "}")) else { return nil }
-        if added.isEmpty { return .line(Array(payload[...close]), added: []) }
+        if added.isEmpty { return .line(Array(payload[...close]) + (newline ? [0x0A] : []), added: []) }
         let members = suffix?.members ?? Self.members(added)
         // Drop whitespace before the closing brace so the separator sits right after the
         // last member.
         while close > 0, payload[close - 1] == 0x20 || payload[close - 1] == 0x09 { close -= 1 }
         var line: [UInt8] = []
-        // Room for the newline the stream appends, so that append does not copy the line.
         line.reserveCapacity(close + members.count + 3)
         line.append(contentsOf: payload[..<close])
         if !document.isEmptyObject { line.append(UInt8(ascii: ",")) }
         line.append(contentsOf: members)
         line.append(UInt8(ascii: "}"))
+        if newline { line.append(0x0A) }
         return .line(line, added: added)
     }
 }

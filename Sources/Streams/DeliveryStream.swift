@@ -15,7 +15,7 @@ import Glibc
 public final class StreamRecord: Sendable {
     /// The output as a value; `.null` when it came as `line`.
     public let record: JSONValue
-    /// The output already serialized (one line, no newline) by a spliced rule, with the
+    /// The output already serialized (one NDJSON line, newline included) by a spliced rule, with the
     /// fields the rule added (partition keys are looked up there first).
     public let line: [UInt8]?
     public let addedFields: [(String, JSONValue)]
@@ -47,7 +47,7 @@ public final class StreamRecord: Sendable {
         self.sizeHint = sizeHint
     }
 
-    /// A spliced rule output: the record as bytes.
+    /// A spliced rule output: the record as bytes, one line ending with `\n`.
     public init(
         line: [UInt8], addedFields: [(String, JSONValue)], arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0,
         waiter: (any DurabilityWaiter)? = nil

@@ -52,9 +52,10 @@ struct StreamIntake: Sendable {
     var uncommitted: [JournaledRecord] = []
     var waiters: [any DurabilityWaiter] = []
     var lastCommitFailureLog: Int64 = 0
-    /// Sanitized partition values by raw value: a stream sees the same few values again
-    /// and again (bounded; cleared when it grows past 10,000).
-    var sanitized: [String: String] = [:]
+    /// Sanitized partitions by raw value of the first key (for one string key, the whole
+    /// partition): a stream sees the same few values again and again (bounded; cleared
+    /// when it grows past 10,000).
+    var sanitized: [String: [String]] = [:]
 
     init(config: StreamConfig, prefix: Prefix, journal: Journal, metrics: StreamMetrics, log: @escaping @Sendable (String) -> Void) {
         self.config = config
@@ -112,29 +113,31 @@ struct StreamIntake: Sendable {
     mutating func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
         var line: [UInt8]
         if let spliced = item.line {
-            line = spliced
+            line = spliced  // newline included: appending here would copy the shared array
         } else {
             line = []
             item.record.serialize(into: &line)
+            line.append(0x0A)
         }
-        line.append(0x0A)
         if line.count > config.maxRecordBytes {
             metrics.recordTooLarge.add(1, ordering: .relaxed)
             return ErrorOutput.envelope(item, type: "record-too-large", code: "RecordTooLarge",
                                         message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
         }
+        let keys = prefix.partitionKeys
+        if keys.count == 1, case let .string(text)? = item.field(keys[0]), let known = sanitized[text] {
+            return (known, line)  // the common case: no array built, no sanitizing
+        }
         var values: [String] = []
-        for key in prefix.partitionKeys {
+        for key in keys {
             switch item.field(key) {
             case let .string(text)?:
-                if let known = sanitized[text] {
-                    values.append(known)
-                } else {
-                    let value = PartitionValue.sanitize(text)
+                let value = sanitized[text]?[0] ?? PartitionValue.sanitize(text)
+                if sanitized[text] == nil {
                     if sanitized.count >= 10_000 { sanitized.removeAll(keepingCapacity: true) }
-                    sanitized[text] = value
-                    values.append(value)
+                    sanitized[text] = [value]
                 }
+                values.append(value)
             case let .int(number)?: values.append(String(number))
             case let .double(number)?: values.append(PartitionValue.sanitize(JSONValue.double(number).serialized()))
             case let .bool(flag)?: values.append(flag ? "true" : "false")
