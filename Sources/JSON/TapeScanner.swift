@@ -8,12 +8,23 @@ struct TapeScanner: ~Copyable {
     var tape: [TapeEntry] = []
     var locations: [String: Int]?
     var path = ""
+    /// Validation only (`JSONShape`): entries are counted, not stored; `last` is the most
+    /// recent one.
+    let tapeless: Bool
+    var entries = 0
+    var last = TapeEntry(kind: .null, flags: 0, start: 0, end: 0, bits: 0)
+    /// Kind of the first entry: the document's top-level value.
+    var topKind: TapeEntry.Kind = .null
+    /// Top-level keys to look for (tapeless mode) and whether one was seen.
+    var probe: [[UInt8]] = []
+    var probeHit = false
 
-    init(bytes: UnsafeRawBufferPointer, options: JSONParser.Options, locations: [String: Int]?) {
+    init(bytes: UnsafeRawBufferPointer, options: JSONParser.Options, locations: [String: Int]?, tapeless: Bool = false) {
         self.bytes = bytes
         self.options = options
         self.locations = locations
-        tape.reserveCapacity(32)
+        self.tapeless = tapeless
+        if !tapeless { tape.reserveCapacity(32) }
     }
 
     mutating func scanDocument() throws(JSONError) {
@@ -71,8 +82,24 @@ struct TapeScanner: ~Copyable {
         (0x20..<0x7F).contains(byte) ? String(UnicodeScalar(byte)) : "\\u{\(String(byte, radix: 16))}"
     }
 
+    @inline(__always)
     mutating func append(_ kind: TapeEntry.Kind, start: Int, end: Int, flags: UInt8 = 0, bits: UInt64 = 0) {
-        tape.append(TapeEntry(kind: kind, flags: flags, start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: end), bits: bits))
+        let entry = TapeEntry(kind: kind, flags: flags, start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: end), bits: bits)
+        if entries == 0 { topKind = kind }
+        entries += 1
+        if tapeless { last = entry } else { tape.append(entry) }
+    }
+
+    /// In tapeless mode, after a top-level key: whether it is one of `probe` (escaped keys
+    /// are decoded first).
+    mutating func checkProbe() {
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[Int(last.start)..<Int(last.end)])
+        if last.flags & 1 == 0 {
+            if probe.contains(where: { $0.elementsEqual(slice) }) { probeHit = true }
+        } else {
+            let key = TapeScanner.unescape(slice)
+            if probe.contains(key) { probeHit = true }
+        }
     }
 
     mutating func scanValue() throws(JSONError) {
@@ -108,7 +135,7 @@ struct TapeScanner: ~Copyable {
 
     mutating func scanObject() throws(JSONError) {
         try enter()
-        let slot = tape.count
+        let slot = entries
         append(.object, start: index, end: 0)
         index += 1
         try skipWhitespace()
@@ -122,6 +149,7 @@ struct TapeScanner: ~Copyable {
                 guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
                 let keyOffset = index
                 try scanString()
+                if tapeless && depth == 1 && !probe.isEmpty { checkProbe() }
                 try skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
                 index += 1
@@ -146,13 +174,13 @@ struct TapeScanner: ~Copyable {
             }
             path = parentPath
         }
-        tape[slot].end = UInt32(tape.count)
+        if !tapeless { tape[slot].end = UInt32(tape.count) }
         depth -= 1
     }
 
     mutating func scanArray() throws(JSONError) {
         try enter()
-        let slot = tape.count
+        let slot = entries
         append(.array, start: index, end: 0)
         index += 1
         try skipWhitespace()
@@ -178,7 +206,7 @@ struct TapeScanner: ~Copyable {
             }
             path = parentPath
         }
-        tape[slot].end = UInt32(tape.count)
+        if !tapeless { tape[slot].end = UInt32(tape.count) }
         depth -= 1
     }
 
@@ -326,38 +354,49 @@ struct TapeScanner: ~Copyable {
         return out
     }
 
+    /// The digit at `offset` (0–9), or nil at the end or on another byte.
+    @inline(__always)
+    static func digit(_ base: UnsafeRawPointer, _ count: Int, _ offset: Int) -> UInt8? {
+        guard offset < count else { return nil }
+        let value = base.load(fromByteOffset: offset, as: UInt8.self) &- UInt8(ascii: "0")
+        return value < 10 ? value : nil
+    }
+
+    /// The byte at `offset`, or 0 at the end.
+    @inline(__always)
+    static func byte(_ base: UnsafeRawPointer, _ count: Int, _ offset: Int) -> UInt8 {
+        offset < count ? base.load(fromByteOffset: offset, as: UInt8.self) : 0
+    }
+
     mutating func scanNumber() throws(JSONError) {
         let start = index
-        // Locals, not `self`, in the digit loops (as in `scanString`).
-        let base = bytes.baseAddress!
+        // Locals, not `self`, in the digit loops (as in `scanString`); no nested function
+        // captures `position`, so it stays in a register.
+        let base = UnsafeRawPointer(bytes.baseAddress!)
         let count = bytes.count
         var position = index
-        defer { index = position }
-        @inline(__always) func digit(at offset: Int) -> UInt8? {
-            guard offset < count else { return nil }
-            let value = base.load(fromByteOffset: offset, as: UInt8.self) &- UInt8(ascii: "0")
-            return value < 10 ? value : nil
-        }
-        @inline(__always) func byte(at offset: Int) -> UInt8 {
-            offset < count ? base.load(fromByteOffset: offset, as: UInt8.self) : 0
-        }
-        func fail(_ message: String) -> JSONError { JSONError(offset: position, message: message) }
         var negative = false
-        if byte(at: position) == UInt8(ascii: "-") {
+        if Self.byte(base, count, position) == UInt8(ascii: "-") {
             negative = true
             position += 1
         }
-        guard let first = digit(at: position) else { throw fail("expected a digit") }
+        guard let first = Self.digit(base, count, position) else {
+            index = position
+            throw error("expected a digit")
+        }
         // Accumulated negatively so Int64.min parses.
         var integer: Int64 = 0
         var overflow = false
         if first == 0 {
             position += 1
-            if digit(at: position) != nil { throw fail("leading zero in number") }
+            if Self.digit(base, count, position) != nil {
+                index = position
+                throw error("leading zero in number")
+            }
         } else {
             // Up to 18 digits cannot overflow an Int64; longer runs check each step.
             let safeEnd = position + 18
-            while let value = digit(at: position) {
+            while let value = Self.digit(base, count, position) {
                 if position < safeEnd {
                     integer = integer &* 10 &- Int64(value)
                 } else {
@@ -373,11 +412,14 @@ struct TapeScanner: ~Copyable {
         var mantissa = integer
         var fractionDigits = 0
         var exactMantissa = !overflow && integer > -(1 << 53)
-        if byte(at: position) == UInt8(ascii: ".") {
+        if Self.byte(base, count, position) == UInt8(ascii: ".") {
             isInteger = false
             position += 1
-            guard digit(at: position) != nil else { throw fail("expected a digit after '.'") }
-            while let value = digit(at: position) {
+            guard Self.digit(base, count, position) != nil else {
+                index = position
+                throw error("expected a digit after '.'")
+            }
+            while let value = Self.digit(base, count, position) {
                 if exactMantissa {
                     mantissa = mantissa * 10 - Int64(value)
                     fractionDigits += 1
@@ -386,16 +428,20 @@ struct TapeScanner: ~Copyable {
                 position += 1
             }
         }
-        let marker = byte(at: position)
+        let marker = Self.byte(base, count, position)
         if marker == UInt8(ascii: "e") || marker == UInt8(ascii: "E") {
             isInteger = false
             exactMantissa = false
             position += 1
-            let sign = byte(at: position)
+            let sign = Self.byte(base, count, position)
             if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { position += 1 }
-            guard digit(at: position) != nil else { throw fail("expected a digit in exponent") }
-            while digit(at: position) != nil { position += 1 }
+            guard Self.digit(base, count, position) != nil else {
+                index = position
+                throw error("expected a digit in exponent")
+            }
+            while Self.digit(base, count, position) != nil { position += 1 }
         }
+        index = position
         if isInteger && !overflow && (negative || integer != Int64.min) {
             append(.integer, start: start, end: position, bits: UInt64(bitPattern: negative ? integer : -integer))
             return

@@ -42,6 +42,24 @@ public final class MessageContext {
         return document!
     }
 
+    /// The payload checked as JSON without building a document, with its top-level shape
+    /// and whether one of `names` is a top-level key — for a spliced rule whose added
+    /// fields need only the topic. Same errors as `jsonDocument()`; a parsed document is
+    /// not kept (call `jsonDocument()` when values are needed).
+    public func payloadShape(probing names: [[UInt8]]) throws(RuleEvaluationError) -> JSONShape {
+        if parseError == nil {
+            do throws(JSONError) {
+                return try JSONShape(payload, probing: names)
+            } catch {
+                parseError = error
+            }
+        }
+        throw RuleEvaluationError("payload is not valid JSON: \(parseError!)")
+    }
+
+    /// Whether the payload was parsed already (by a WHERE clause or a field).
+    public var hasDocument: Bool { document != nil }
+
     /// The whole payload as JSON, or the reason it is not.
     public func json() throws(RuleEvaluationError) -> JSONValue {
         if let whole { return whole }

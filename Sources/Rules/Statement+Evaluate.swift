@@ -84,6 +84,8 @@ extension Statement {
         public let added: [(String, JSONValue)]
         /// `"name":value` members joined by commas.
         let members: [UInt8]
+        /// The added names as UTF-8, to look for among the payload's keys.
+        let names: [[UInt8]]
     }
 
     /// The suffix of `fields` for the topic of `context`; nil when a field reads more than
@@ -92,7 +94,7 @@ extension Statement {
         guard fields.allSatisfy({ $0.expression.dependsOnTopicOnly }) else { return nil }
         do {
             let added = try Self.evaluate(fields, context)
-            return SpliceSuffix(added: added, members: Self.members(added))
+            return SpliceSuffix(added: added, members: Self.members(added), names: fields.map { Array($0.name.utf8) })
         } catch {
             return nil
         }
@@ -129,14 +131,25 @@ extension Statement {
         if let condition, try Evaluator.evaluate(condition, context) != .bool(true) {
             return .filtered
         }
-        let document = try context.jsonDocument()
+        // The payload must be an object none of whose keys is an added name. With the
+        // fields made per topic and no document parsed yet, a validation-only scan is
+        // enough (the lake's hot path: no tape); otherwise the document is at hand.
+        let isEmptyObject: Bool
+        if let suffix, !context.hasDocument {
+            let shape = try context.payloadShape(probing: suffix.names)
+            guard shape.isObject, !shape.hasProbedKey else { return nil }
+            isEmptyObject = shape.isEmptyObject
+        } else {
+            let document = try context.jsonDocument()
+            guard document.isObject else { return nil }
+            for field in fields where document.field(field.name) != nil { return nil }
+            isEmptyObject = document.isEmptyObject
+        }
         let payload = context.payload
-        guard document.isObject else { return nil }
         let lineBreak = payload.withUnsafeBytes { raw in
             raw.count > 0 && (memchr(raw.baseAddress!, 0x0A, raw.count) != nil || memchr(raw.baseAddress!, 0x0D, raw.count) != nil)
         }
         guard !lineBreak else { return nil }
-        for field in fields where document.field(field.name) != nil { return nil }
         let added: [(String, JSONValue)]
         if let suffix { added = suffix.added } else { added = try Self.evaluate(fields, context) }
         guard var close = payload.lastIndex(of: UInt8(ascii: "}")) else { return nil }
@@ -148,7 +161,7 @@ extension Statement {
         var line: [UInt8] = []
         line.reserveCapacity(close + members.count + 3)
         line.append(contentsOf: payload[..<close])
-        if !document.isEmptyObject { line.append(UInt8(ascii: ",")) }
+        if !isEmptyObject { line.append(UInt8(ascii: ",")) }
         line.append(contentsOf: members)
         line.append(UInt8(ascii: "}"))
         if newline { line.append(0x0A) }

@@ -21,6 +21,7 @@ import Testing
         ("SELECT *, 'é\"' AS quote FROM 'factory/#'", #"{"a":1}"#, #"{"a":1,"quote":"é\""}"#),
         // Only the tree path is right for these:
         ("SELECT *, topic(2) AS temp FROM 'factory/#'", #"{"temp":1}"#, nil),  // the alias overrides a payload field
+        ("SELECT *, topic(2) AS temp FROM 'factory/#'", #"{"a":{"x":1},"te\u006dp":1}"#, nil),  // the same, key escaped
         ("SELECT *, topic(2) AS factory FROM 'factory/#'", "{\"a\":\n1}", nil),  // a raw line break would split the NDJSON line
         ("SELECT *, topic(2) AS factory FROM 'factory/#'", "[1,2]", nil),  // not an object
     ]
@@ -30,8 +31,11 @@ import Testing
         let statement = try Parser.parseStatement(sql)
         let fields = try #require(statement.spliceFields)
         let outcome = try statement.evaluateSpliced(Self.context(payload), fields: fields)
+        let topicOnly = MessageContext(topic: "factory/7/machine/3/status", payload: [], timestamp: 0)
+        let suffix = statement.spliceSuffix(topicOnly, fields: fields)
         guard let expected else {
             #expect(outcome == nil)
+            if let suffix { #expect(try statement.evaluateSpliced(Self.context(payload), fields: fields, suffix: suffix) == nil) }
             return
         }
         guard case let .line(line, _)? = outcome else {
@@ -45,9 +49,9 @@ import Testing
             return
         }
         #expect(try JSONParser().parse(line) == records.first)
-        // The topic-only fields made once per topic give the same line.
-        let topicOnly = MessageContext(topic: "factory/7/machine/3/status", payload: [], timestamp: 0)
-        if let suffix = statement.spliceSuffix(topicOnly, fields: fields) {
+        // The topic-only fields made once per topic (and a validation-only scan of the
+        // payload) give the same line.
+        if let suffix {
             guard case let .line(cached, _)? = try statement.evaluateSpliced(Self.context(payload), fields: fields, suffix: suffix) else {
                 Issue.record("the suffix path did not splice")
                 return
