@@ -213,8 +213,7 @@ public final class RulesEngine: PublishTap {
     public func roundEnded() {
         outbox.withLock { outbox in
             for index in outbox.indices where !outbox[index].isEmpty {
-                streams[index].submit(contentsOf: outbox[index])
-                outbox[index].removeAll(keepingCapacity: true)
+                streams[index].submit(contentsOf: &outbox[index])
             }
         }
     }

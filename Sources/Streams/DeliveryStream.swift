@@ -212,14 +212,25 @@ public final class DeliveryStream: Sendable {
     }
 
     /// Hands records to the stream in one step (any thread); see `submit(_:)`.
-    public func submit(contentsOf records: [StreamRecord]) {
+    /// `records` comes back empty, with the capacity of an array the stream is done with.
+    public func submit(contentsOf records: inout [StreamRecord]) {
         guard !records.isEmpty else { return }
         metrics.pendingBytes.add(records.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
-        let first = inbox.withLock { pending in
-            pending.append(contentsOf: records)
-            return pending.count == records.count
-        }
+        let first = inbox.withLock { pending in Self.handOver(&records, to: &pending) }
         if first { _ = hy_eventfd_signal(wakeFD) }
+    }
+
+    /// Moves `items` to the end of `queue`; true when `queue` was empty. An empty queue
+    /// trades arrays with `items` instead (no copy, no allocation: both arrays keep their
+    /// capacity from round to round — fresh large arrays page-faulted on every group).
+    private static func handOver<T>(_ items: inout [T], to queue: inout [T]) -> Bool {
+        if queue.isEmpty {
+            swap(&items, &queue)
+            return true
+        }
+        queue.append(contentsOf: items)
+        items.removeAll(keepingCapacity: true)
+        return false
     }
 
     /// Flushes every buffer to files and stops the threads (SIGTERM); waits up to `timeout` s.
@@ -244,22 +255,17 @@ public final class DeliveryStream: Sendable {
 
     /// The journal thread: journal, commit, acknowledge, hand over, reclaim.
     private func runIntake(_ intake: inout StreamIntake) {
+        var items: [StreamRecord] = []
         while true {
             Self.wait(wakeFD, until: intake.nextWake(now: StreamBatches.monotonicMillis()))
-            let items = inbox.withLock { pending in
-                defer { pending.removeAll(keepingCapacity: true) }
-                return pending
-            }
+            inbox.withLock { swap(&$0, &items) }
             let stop = stopping.load(ordering: .acquiring)
-            let durable = intake.process(items, now: StreamBatches.monotonicMillis())
-            if !durable.isEmpty {
-                let first = committed.withLock { queue in
-                    queue.append(contentsOf: durable)
-                    return queue.count == durable.count
-                }
+            if intake.process(items, now: StreamBatches.monotonicMillis()) && !intake.uncommitted.isEmpty {
+                let first = committed.withLock { queue in Self.handOver(&intake.uncommitted, to: &queue) }
                 if first { _ = hy_eventfd_signal(batchWakeFD) }
             }
             metrics.pendingBytes.subtract(items.reduce(0) { $0 + $1.sizeHint }, ordering: .relaxed)
+            items.removeAll(keepingCapacity: true)
             intake.reclaim(delivered: delivered.load(ordering: .acquiring))
             let total = metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed)
             if metrics.publishersPaused.load(ordering: .relaxed) && total < config.maxJournalBytes / 4 * 3 {
@@ -282,15 +288,14 @@ public final class DeliveryStream: Sendable {
 
     /// The batch thread: buffer, write files, retry, report what the journal may drop.
     private func runBatches(_ batches: inout StreamBatches) {
+        var records: [JournaledRecord] = []
         while true {
             Self.wait(batchWakeFD, until: batches.nextWake())
             // Read before taking the queue: once set, the queue holds everything there is.
             let last = intakeDone.load(ordering: .acquiring)
-            let records = committed.withLock { queue in
-                defer { queue.removeAll(keepingCapacity: true) }
-                return queue
-            }
+            committed.withLock { swap(&$0, &records) }
             batches.process(records, now: StreamBatches.monotonicMillis())
+            records.removeAll(keepingCapacity: true)
             if last { batches.shutdown() }
             let through = batches.delivered
             if through > delivered.load(ordering: .relaxed) {

@@ -48,7 +48,8 @@ struct StreamIntake: Sendable {
     let journal: Journal
     let metrics: StreamMetrics
     let log: @Sendable (String) -> Void
-    /// Journaled-but-uncommitted records (more than one group's worth when a commit failed).
+    /// Journaled records, uncommitted until `process` returns true (more than one group's
+    /// worth when a commit failed).
     var uncommitted: [JournaledRecord] = []
     var waiters: [any DurabilityWaiter] = []
     var lastCommitFailureLog: Int64 = 0
@@ -65,9 +66,10 @@ struct StreamIntake: Sendable {
         self.log = log
     }
 
-    /// Journals `items` and commits; returns the records now durable (empty while commits
-    /// fail: nothing is acknowledged until the journal has it, so publishers wait).
-    mutating func process(_ items: [StreamRecord], now: Int64) -> [JournaledRecord] {
+    /// Journals `items` and commits; true when everything in `uncommitted` is now durable
+    /// (the caller hands it on and empties it). False while commits fail: nothing is
+    /// acknowledged until the journal has it, so publishers wait.
+    mutating func process(_ items: [StreamRecord], now: Int64) -> Bool {
         for item in items {
             let (partition, line) = classify(item)
             metrics.recordsIn.add(1, ordering: .relaxed)
@@ -86,13 +88,12 @@ struct StreamIntake: Sendable {
                     log("stream=\(config.name) journal commit failed, retrying: \(error)")
                     lastCommitFailureLog = now
                 }
-                return []
+                return false
             }
         }
         for waiter in waiters { waiter.recordDurable() }
         waiters.removeAll(keepingCapacity: true)
-        defer { uncommitted.removeAll(keepingCapacity: true) }
-        return uncommitted
+        return true
     }
 
     /// Deletes the journal segments whose records are all in durable files: every sequence
