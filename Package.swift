@@ -11,7 +11,8 @@ let package = Package(
     targets: [
         .target(name: "MQTT"),
         .target(name: "CSystem"),
-        .target(name: "JSON"),
+        .target(name: "CJSON"),
+        .target(name: "JSON", dependencies: ["CJSON"]),
         .target(name: "UTC"),
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -46,7 +46,7 @@ public final class MessageContext {
     /// and whether one of `names` is a top-level key — for a spliced rule whose added
     /// fields need only the topic. Same errors as `jsonDocument()`; a parsed document is
     /// not kept (call `jsonDocument()` when values are needed).
-    public func payloadShape(probing names: [[UInt8]]) throws(RuleEvaluationError) -> JSONShape {
+    public func payloadShape(probing names: JSONShape.Probe) throws(RuleEvaluationError) -> JSONShape {
         if parseError == nil {
             do throws(JSONError) {
                 return try JSONShape(payload, probing: names)

@@ -84,8 +84,8 @@ extension Statement {
         public let added: [(String, JSONValue)]
         /// `"name":value` members joined by commas.
         let members: [UInt8]
-        /// The added names as UTF-8, to look for among the payload's keys.
-        let names: [[UInt8]]
+        /// The added names, to look for among the payload's keys.
+        let names: JSONShape.Probe
     }
 
     /// The suffix of `fields` for the topic of `context`; nil when a field reads more than
@@ -94,7 +94,7 @@ extension Statement {
         guard fields.allSatisfy({ $0.expression.dependsOnTopicOnly }) else { return nil }
         do {
             let added = try Self.evaluate(fields, context)
-            return SpliceSuffix(added: added, members: Self.members(added), names: fields.map { Array($0.name.utf8) })
+            return SpliceSuffix(added: added, members: Self.members(added), names: JSONShape.Probe(fields.map(\.name)))
         } catch {
             return nil
         }

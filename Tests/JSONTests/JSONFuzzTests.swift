@@ -41,9 +41,13 @@ import Testing
         let seeds = [
             #"{"device":"d3","temp":-21.5e1,"tags":["a","\u00fc\n"],"n":null,"ok":true,"deep":{"temp":[1,2,{"y":0}]}}"#,
             #"{"te\u006dp": 1, "x": "}"}"#, "{}", " { } ", "[1,{\"temp\":2}]", "\"temp\"", "12.5", "\u{FEFF}{\"a\":1}",
+            #"{"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxé😀xxxxxxxxxxxxxxxxxx\ud83d\ude00xxxxxxxxxxxxxxxxxx","ok":false}"#,
+            #"{"n":[-0,0.5E-3,1e+5,-12.25e-1,123456789012345678901234567890],"s":"\"\\\/\b\f\n\r\t"}"#,
+            String(repeating: "[", count: 255) + "{\"temp\":1}" + String(repeating: "]", count: 255),
+            String(repeating: "[", count: 256) + "1" + String(repeating: "]", count: 256),
         ].map { Array($0.utf8) }
         let alphabet = Array("{}[]\",:\\0123456789.eE+-tfnu \u{7F}".utf8) + [0x00, 0xC3, 0xFF, 0x80]
-        let names = [Array("temp".utf8), Array("ok".utf8)]
+        let names = JSONShape.Probe(["temp", "ok"])
         var valid = 0
         for round in 0..<20_000 {
             var bytes = seeds[round % seeds.count]
@@ -70,5 +74,32 @@ import Testing
             }
         }
         #expect(valid > 1_000)
+    }
+
+    /// Inputs the validator must refuse exactly as the document parser does.
+    @Test(arguments: [
+        "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "-", "1.", ".5", "1e", "1e+", "+1", "tru", "nul", "[1 2]",
+        "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\u{1}\"", "{} {}", "{\"a\":1}x",
+        String(repeating: "[", count: 257) + String(repeating: "]", count: 257),
+    ])
+    func refusedLikeTheDocument(_ text: String) {
+        let bytes = Array(text.utf8)
+        let document = Result { () throws(JSONError) in try JSONDocument(bytes) }
+        let shape = Result { () throws(JSONError) in try JSONShape(bytes) }
+        guard case let .failure(expected) = document, case let .failure(error) = shape else {
+            Issue.record("\(text.prefix(40)) must be refused by both")
+            return
+        }
+        #expect(error.offset == expected.offset && error.message == expected.message)
+    }
+
+    /// Bytes that are not UTF-8 (overlong, surrogate, out of range, truncated) in strings.
+    @Test(arguments: [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0x80]] as [[UInt8]])
+    func refusesBadUTF8(_ sequence: [UInt8]) {
+        for padding in [0, 20] {
+            let bytes = Array("{\"k\":\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: padding) + sequence + Array("\"}".utf8)
+            #expect(throws: JSONError.self) { try JSONShape(bytes) }
+            #expect(throws: JSONError.self) { try JSONDocument(bytes) }
+        }
     }
 }
