@@ -115,31 +115,34 @@ public final class RulesEngine: PublishTap {
         let rule = match.rule
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
-        let outputs: [RuleOutput]
         do {
             if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields, suffix: match.suffix, newline: true) {
                 guard case let .line(line, added) = spliced else { return }  // filtered
-                outputs = [.line(line, added: added)]
-            } else {
-                // Other rules, and messages a spliced rule cannot splice (its general path).
-                switch try definition.statement.evaluate(context, batchMode: definition.batchMode) {
-                case .filtered: return
-                case let .records(records): outputs = records.map(RuleOutput.value)
-                }
+                rule.metrics.passed.add(1, ordering: .relaxed)
+                deliver(.line(line, added: added), rule, context, message, ack)  // no array for the one output
+                rule.metrics.outputs.add(1, ordering: .relaxed)
+                return
+            }
+            // Other rules, and messages a spliced rule cannot splice (its general path).
+            switch try definition.statement.evaluate(context, batchMode: definition.batchMode) {
+            case .filtered: return
+            case let .records(records):
+                rule.metrics.passed.add(1, ordering: .relaxed)
+                for record in records { deliver(.value(record), rule, context, message, ack) }
+                rule.metrics.outputs.add(UInt64(records.count), ordering: .relaxed)
             }
         } catch {
             fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
-            return
         }
-        rule.metrics.passed.add(1, ordering: .relaxed)
-        for output in outputs {
-            for (action, target) in zip(definition.actions, rule.streamTargets) {
-                if let reason = perform(action, target: target, output: output, rule: definition.name, context: context, message: message, ack: ack) {
-                    fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
-                }
+    }
+
+    /// Hands one output of `rule` to each of its actions.
+    private func deliver(_ output: RuleOutput, _ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
+        for (action, target) in zip(rule.definition.actions, rule.streamTargets) {
+            if let reason = perform(action, target: target, output: output, rule: rule.definition.name, context: context, message: message, ack: ack) {
+                fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
             }
         }
-        rule.metrics.outputs.add(UInt64(outputs.count), ordering: .relaxed)
     }
 
     /// Runs one action (`target`: its stream's index); returns why it failed, or nil.
