@@ -17,7 +17,8 @@ let package = Package(
         // System zlib (apt: zlib1g-dev) for gzip lake objects and CRC-32 journal frames.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Write-ahead journals and durable file writes, shared by streams and broker state.
-        .target(name: "Durable", dependencies: ["CZlib"]),
+        .target(name: "CCRC32"),
+        .target(name: "Durable", dependencies: ["CZlib", "CCRC32"]),
         .target(name: "Streams", dependencies: ["JSON", "UTC", "CZlib", "CSystem", "Storage", "Durable"]),
         // System SQLite (apt: libsqlite3-dev) for tables from Migrations/ and `hydrant query`.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

@@ -31,3 +31,22 @@ import Testing
         #expect(ChunkedBytes().isEmpty && ChunkedBytes([1, 2]) == ChunkedBytes([1, 2]))
     }
 }
+
+@Suite struct CRC32Tests {
+    /// The folded (PCLMULQDQ) checksum equals zlib's for every length and alignment, and
+    /// the check value of the standard ("123456789" → 0xCBF43926).
+    @Test func foldingAgreesWithZlib() {
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4_200).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes.withUnsafeBytes { raw in
+            for offset in [0, 1, 7] {
+                for count in Array(0...300) + [511, 512, 513, 1_000, 4_096] {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])
+                    let expected = slice.baseAddress.map { CRC32.zlib(0, $0.assumingMemoryBound(to: UInt8.self), count) } ?? 0
+                    #expect(CRC32.checksum(slice) == expected, "offset \(offset) count \(count)")
+                }
+            }
+        }
+    }
+}
