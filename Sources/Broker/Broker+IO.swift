@@ -138,6 +138,11 @@ extension Broker {
 
     func flushPending() {
         submitState()
+        flushConnections()
+    }
+
+    /// Writes the output of every connection that has some (see `flushPending`).
+    func flushConnections() {
         var index = 0
         // Flushing may pump session queues, which can schedule more flushes.
         while index < flushList.count {

@@ -161,8 +161,16 @@ final class Broker {
         while running {
             let now = hy_monotonic_ns()
             let timeout = nextTickAt > now ? Int32((nextTickAt - now) / 1_000_000) + 1 : 0
-            let count = hy_epoll_wait(epollFD, events, Broker.maxEvents, timeout)
-            for index in 0..<Int(max(count, 0)) {
+            let count = Int(max(hy_epoll_wait(epollFD, events, Broker.maxEvents, timeout), 0))
+            // Completed acknowledgements first, and out at once: a round of reads can take
+            // milliseconds, and a publisher waiting for its PUBACK sends nothing meanwhile.
+            var acknowledged = false
+            for index in 0..<count where events[index].data == Broker.acksToken {
+                for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
+                acknowledged = true
+            }
+            if acknowledged { flushConnections() }
+            for index in 0..<count {
                 let event = events[index]
                 switch event.data {
                 case Broker.listenerToken:
@@ -176,7 +184,7 @@ final class Broker {
                 case Broker.injectorToken:
                     for message in injector?.queue.drain() ?? [] { accept(message) }
                 case Broker.acksToken:
-                    for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
+                    break  // handled above
                 case Broker.flowToken:
                     applyFlowControl(flowControl?.queue.drain() ?? [])
                 case Broker.stateToken:
