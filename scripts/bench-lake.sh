@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end throughput into the lake (issue #5): 8 publishers, 200-byte JSON, QoS 0 and 1,
-# through (a) Hydrant's broker alone, (b) Hydrant with a rule feeding a lake stream
-# (journal + files), (c) Debian's mosquitto with `mosquitto_sub -t '#' > file` as the sink.
+# through (a) Hydrant's broker alone (no subscriber: every message is dropped), (b) Hydrant
+# with a rule feeding a lake stream (journal + files), (c) Debian's mosquitto with
+# `mosquitto_sub -t '#' > file` as the sink, (d) Hydrant with the same subscriber pipe.
 # Reports publish msgs/s and how many records reached the sink. At QoS 1 a publish counts
 # when acknowledged (for Hydrant's lake: once journaled on disk); at QoS 0 when written to
 # the socket, so there only the sink's completeness is meaningful.
@@ -34,17 +35,18 @@ field() { tr ' ' '\n' | grep "^$1=" | head -1 | cut -d= -f2; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, $RUNS runs each; results in $OUT"
 for qos in 0 1; do
-    for setup in broker lake mosquitto; do
+    for setup in broker lake mosquitto hydrant-pipe; do
         for run in $(seq 1 "$RUNS"); do
             data="$OUT/data-$setup-$qos-$run"
             case $setup in
             broker) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             lake) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             mosquitto) mosquitto -c "$MQTTLOAD_DIR/mosquitto-nodelay.conf" 2>>"$OUT/broker.log" & bpid=$! ;;
+            hydrant-pipe) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             esac
             wait_port
             spid=""
-            if [ "$setup" = mosquitto ]; then
+            if [ "$setup" = mosquitto ] || [ "$setup" = hydrant-pipe ]; then
                 mkdir -p "$data"
                 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t '#' -q "$qos" >"$data/pipe.ndjson" & spid=$!
                 sleep 0.3
@@ -56,7 +58,7 @@ for qos in 0 1; do
             case $setup in
             broker) sunk="-" ;;
             lake) sunk=$( (find "$data/lake" -name '*.ndjson' -exec cat {} + 2>/dev/null || true) | wc -l) ;;
-            mosquitto) sunk=$(wc -l <"$data/pipe.ndjson") ;;
+            mosquitto | hydrant-pipe) sunk=$(wc -l <"$data/pipe.ndjson") ;;
             esac
             echo "$result" >>"$OUT/results.txt"
             printf '%-10s qos=%s run=%s pub_msgs_s=%s published=%s in_sink=%s broker_us_msg=%s\n' "$setup" "$qos" "$run" \
@@ -66,3 +68,18 @@ for qos in 0 1; do
         done
     done
 done
+
+# Medians of pub_msgs_s per setup and QoS, how much of what was published reached the sink,
+# and the lake's ratios. A subscriber pipe that falls behind loses QoS 0/1 messages once its
+# session queue is full (Hydrant's --max-queued, Mosquitto's max_queued_messages): its
+# publish rate is then not the rate of a sink.
+echo "# medians (publish msgs/s; records in the sink / published) and lake ratios"
+awk 'function median(list,    n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                             return a[int((n + 1) / 2)] }
+     / qos=/ { split($2, q, "="); split($4, r, "="); split($5, p, "="); split($6, k, "=")
+               key = $1 " " q[2]; rate[key] = rate[key] " " r[2]; if (k[2] != "-") kept[key] = kept[key] " " (k[2] / p[2]) }
+     END { for (qos = 0; qos <= 1; qos++) {
+             l = median(rate["lake " qos]); b = median(rate["broker " qos]); m = median(rate["mosquitto " qos]); h = median(rate["hydrant-pipe " qos])
+             printf "qos=%d lake=%d (sink %.0f%%) | broker alone=%d: lake %.2fx | mosquitto pipe=%d (sink %.0f%%): lake %.1fx | hydrant pipe=%d (sink %.0f%%)\n",
+                    qos, l, 100 * median(kept["lake " qos]), b, l / b, m, 100 * median(kept["mosquitto " qos]), l / m, h, 100 * median(kept["hydrant-pipe " qos]) } }' \
+    "$OUT/summary.txt" | tee -a "$OUT/summary.txt"
