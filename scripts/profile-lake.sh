@@ -42,10 +42,11 @@ wait "$pid" || true
 messages=$((COUNT * 8))
 echo "# $SETUP, $messages QoS 1 messages; profiles in $OUT (callgrind_annotate --inclusive=yes <file>)"
 for file in "$OUT"/callgrind.*; do
-    total=$(grep -E '^totals:' "$file" | awk '{print $2}')
+    total=$(grep -E '^totals:' "$file" | awk '{print $2}' || true)
     [ "${total:-0}" -gt $((messages * 10)) ] || continue
     name=other
     grep -q 'BrokerAAC3runyyF' "$file" && name="event loop"
+    grep -q 'DeliveryStreamC3run' "$file" && name="stream thread"  # before the journal/batch split
     grep -q 'DeliveryStreamC9runIntake' "$file" && name="journal thread"
     grep -q 'DeliveryStreamC10runBatches' "$file" && name="batch thread"
     printf '%-15s %6d instructions/message  (%s)\n' "$name" $((total / messages)) "$(basename "$file")"
