@@ -33,34 +33,33 @@ public final class StreamRecord: Sendable {
         self.init(record: record, arrivalMillis: arrivalMillis, rule: origin.rule, topic: origin.topic, clientId: origin.clientId)
     }
 
-    public init(
+    public convenience init(
         record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0, waiter: (any DurabilityWaiter)? = nil
     ) {
-        self.record = record
-        line = nil
-        addedFields = []
-        self.arrivalMillis = arrivalMillis
-        self.rule = rule
-        self.topic = topic
-        self.clientId = clientId
-        self.waiter = waiter
-        self.sizeHint = sizeHint
+        self.init(record, nil, [], arrivalMillis, rule, topic, clientId, sizeHint, waiter)
     }
 
     /// A spliced rule output: the record as bytes, one line ending with `\n`.
-    public init(
+    public convenience init(
         line: [UInt8], addedFields: [(String, JSONValue)], arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0,
         waiter: (any DurabilityWaiter)? = nil
     ) {
-        record = .null
+        self.init(.null, line, addedFields, arrivalMillis, rule, topic, clientId, sizeHint, waiter)
+    }
+
+    private init(
+        _ record: JSONValue, _ line: [UInt8]?, _ addedFields: [(String, JSONValue)], _ arrivalMillis: Int64, _ rule: String, _ topic: String,
+        _ clientId: String, _ sizeHint: Int, _ waiter: (any DurabilityWaiter)?
+    ) {
+        self.record = record
         self.line = line
         self.addedFields = addedFields
         self.arrivalMillis = arrivalMillis
         self.rule = rule
         self.topic = topic
         self.clientId = clientId
-        self.waiter = waiter
         self.sizeHint = sizeHint
+        self.waiter = waiter
     }
 
     var origin: RecordOrigin { RecordOrigin(rule: rule, topic: topic, clientId: clientId) }
