@@ -80,12 +80,20 @@ extension Statement {
     /// The fields a spliced statement adds, serialized, when every one depends on the topic
     /// alone (`SELECT *, topic(2) AS device`): the same for every message on a topic, so
     /// the rules engine makes it once per topic.
-    public struct SpliceSuffix: Sendable {
+    /// A class: the rules engine's match cache hands it out for every message, and a
+    /// struct of six arrays cost six retains and releases each time.
+    public final class SpliceSuffix: Sendable {
         public let added: [(String, JSONValue)]
         /// `"name":value` members joined by commas.
         let members: [UInt8]
         /// The added names, to look for among the payload's keys.
         let names: JSONShape.Probe
+
+        init(added: [(String, JSONValue)], members: [UInt8], names: JSONShape.Probe) {
+            self.added = added
+            self.members = members
+            self.names = names
+        }
     }
 
     /// The suffix of `fields` for the topic of `context`; nil when a field reads more than
