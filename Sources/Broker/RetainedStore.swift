@@ -3,7 +3,7 @@ import MQTT
 /// Retained messages, one per topic, in their own tree: the lookup runs from a filter to
 /// the stored topics, the reverse of subscription matching (Mosquitto's retain.c).
 final class RetainedStore {
-    private final class Node {
+    private final class Node: TopicTrieNode {
         var children: [String: Node] = [:]
         var message: Message?
     }
@@ -21,13 +21,7 @@ final class RetainedStore {
         }
         var node = root
         for level in levels {
-            if let child = node.children[level] {
-                node = child
-            } else {
-                let child = Node()
-                node.children[level] = child
-                node = child
-            }
+            node = node.child(level)
         }
         if node.message == nil { count += 1 }
         node.message = message

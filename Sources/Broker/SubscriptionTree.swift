@@ -8,7 +8,7 @@ final class SubscriptionTree {
         var qos: QoS
     }
 
-    private final class Node {
+    private final class Node: TopicTrieNode {
         var children: [String: Node] = [:]
         var subscribers: [ObjectIdentifier: Route] = [:]
 
@@ -23,14 +23,7 @@ final class SubscriptionTree {
     func subscribe(_ filter: String, session: Session, qos: QoS) {
         var node = root
         for level in filter.split(separator: "/", omittingEmptySubsequences: false) {
-            let key = String(level)
-            if let child = node.children[key] {
-                node = child
-            } else {
-                let child = Node()
-                node.children[key] = child
-                node = child
-            }
+            node = node.child(String(level))
         }
         let id = ObjectIdentifier(session)
         if node.subscribers.updateValue(Route(session: session, qos: qos), forKey: id) == nil {

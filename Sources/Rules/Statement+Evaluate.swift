@@ -1,4 +1,5 @@
 import JSON
+import MQTT
 
 #if canImport(Glibc)
 import Glibc
@@ -258,7 +259,7 @@ public struct Template: Sendable {
 /// per message does not grow with non-matching filters. Built once, then only read:
 /// sharing it across threads after the last `insert` is safe.
 public final class TopicFilterIndex<Value: Sendable>: @unchecked Sendable {
-    private final class Node {
+    private final class Node: TopicTrieNode {
         var children: [Substring: Node] = [:]
         var values: [Value] = []
         var hashValues: [Value] = []
@@ -278,13 +279,7 @@ public final class TopicFilterIndex<Value: Sendable>: @unchecked Sendable {
                 count += 1
                 return
             }
-            if let child = node.children[level] {
-                node = child
-            } else {
-                let child = Node()
-                node.children[level] = child
-                node = child
-            }
+            node = node.child(level)
         }
         node.values.append(value)
         count += 1
