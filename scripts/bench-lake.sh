@@ -31,6 +31,19 @@ wait_port() { for _ in $(seq 1 100); do ss -ltn "sport = :$PORT" | grep -q LISTE
 # SIGTERM, then up to 120 s for the streams to write their buffers.
 stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 1200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
 load() { "$LG" -H 127.0.0.1 -p "$PORT" --pubs 8 --subs 0 --qos "$1" --inflight 64 --size 200 --json --count 125000 --duration 10 --broker-pid "$2" --label "$3" 2>&1 | grep '^RESULT' || true; }
+# Until the broker has used under 3 clock ticks of CPU in 0.3 s: a QoS 0 publisher is done
+# once its bytes are in the kernel, and a broker that slows publishers (the lake's
+# backpressure) reads the rest after the load generator has finished.
+wait_idle() {
+    local prev now
+    prev=$(awk '{print $14 + $15}' "/proc/$1/stat")
+    for _ in $(seq 1 200); do
+        sleep 0.3
+        now=$(awk '{print $14 + $15}' "/proc/$1/stat")
+        [ $((now - prev)) -lt 3 ] && return 0
+        prev=$now
+    done
+}
 field() { tr ' ' '\n' | grep "^$1=" | head -1 | cut -d= -f2; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, $RUNS runs each; results in $OUT"
@@ -52,7 +65,7 @@ for qos in 0 1; do
                 sleep 0.3
             fi
             result=$(load "$qos" "$bpid" "$setup-qos$qos")
-            sleep 1
+            wait_idle "$bpid"
             [ -n "$spid" ] && stop "$spid"
             stop "$bpid"
             case $setup in

@@ -29,7 +29,7 @@ public enum Daemon {
         let flowControl = FlowControl()
         for definition in pipelines.streams {
             do {
-                let reason = "stream \(definition.name) journal over maxJournalMiB"
+                let reason = DeliveryStream.pauseReason(definition.name)
                 streams[definition.name] = try DeliveryStream(
                     config: definition.config, lakeRoot: options.dataDirectory + "/lake", journalRoot: options.dataDirectory + "/journal",
                     databasePath: options.dataDirectory + "/hydrant.sqlite",

@@ -171,7 +171,7 @@ public final class RulesEngine: PublishTap {
             guard let target else { return "stream '\(name)' is not running" }
             let stream = streams[target]
             if stream.isCongested, let flowControl {
-                flowControl.pause(publisherOf: message, reason: "stream \(name) journal over maxJournalMiB")
+                flowControl.pause(publisherOf: message, reason: stream.pauseReason)
                 stream.pausedPublishers()
             }
             // The publish is acknowledged only once the stream's journal has the record.

@@ -186,17 +186,38 @@ public final class DeliveryStream: Sendable {
         close(batchWakeFD)
     }
 
-    /// Whether the journal, counting records not yet journaled, is over `maxJournalMiB`:
-    /// then the publishers feeding the stream should be paused (see `pausedPublishers()`).
+    /// Payload bytes of records handed to the stream and not yet journaled, at most: they
+    /// are in memory only. A QoS 0 flood outruns the journal thread; past this the
+    /// publishers feeding the stream are paused as for a full journal (measured: peak RSS
+    /// of a 1M-message QoS 0 flood 250–600 MB without it).
+    public static let maxPendingBytes = 16 << 20
+
+    /// Whether the journal, counting records not yet journaled, is over `maxJournalMiB`, or
+    /// the records not yet journaled over `maxPendingBytes`: then the publishers feeding
+    /// the stream should be paused (see `pausedPublishers()`).
     public var isCongested: Bool {
-        metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed) > config.maxJournalBytes
+        let pending = metrics.pendingBytes.load(ordering: .relaxed)
+        return metrics.journalBytes.load(ordering: .relaxed) + pending > config.maxJournalBytes || pending > Self.maxPendingBytes
     }
 
+    /// Why publishers are paused for this stream: flow control's key for pausing them and
+    /// resuming them once the stream drained (`onDrained`).
+    public var pauseReason: String { Self.pauseReason(config.name) }
+
+    public static func pauseReason(_ stream: String) -> String { "stream \(stream) backlog (journal or records not yet journaled) over its limit" }
+
     /// Records that publishers were paused for this stream; `onDrained` runs once the
-    /// journal is below three quarters of `maxJournalMiB` again.
+    /// journal is below three quarters of `maxJournalMiB` and the records not yet journaled
+    /// below half of `maxPendingBytes` again.
     public func pausedPublishers() {
         if !metrics.publishersPaused.exchange(true, ordering: .relaxed) {
-            log("stream=\(config.name) journal over maxJournalMiB \(config.maxJournalBytes >> 20): pausing its publishers")
+            let pending = metrics.pendingBytes.load(ordering: .relaxed)
+            let reason = pending > Self.maxPendingBytes
+                ? "records not yet journaled over \(Self.maxPendingBytes >> 20) MiB"
+                : "journal over maxJournalMiB \(config.maxJournalBytes >> 20)"
+            log("stream=\(config.name) \(reason): pausing its publishers")
+            // The journal thread may have drained already and gone to sleep: it checks again.
+            _ = hy_eventfd_signal(wakeFD)
         }
     }
 
@@ -267,7 +288,9 @@ public final class DeliveryStream: Sendable {
             items.removeAll(keepingCapacity: true)
             intake.reclaim(delivered: delivered.load(ordering: .acquiring))
             let total = metrics.journalBytes.load(ordering: .relaxed) + metrics.pendingBytes.load(ordering: .relaxed)
-            if metrics.publishersPaused.load(ordering: .relaxed) && total < config.maxJournalBytes / 4 * 3 {
+            if metrics.publishersPaused.load(ordering: .relaxed) && total < config.maxJournalBytes / 4 * 3
+                && metrics.pendingBytes.load(ordering: .relaxed) < Self.maxPendingBytes / 2
+            {
                 metrics.publishersPaused.store(false, ordering: .relaxed)
                 log("stream=\(config.name) journal drained to \(total >> 10) KiB: resuming its publishers")
                 onDrained()

@@ -60,6 +60,29 @@ final class DurableCount: DurabilityWaiter {
         #expect(stream.metrics.activePartitionExceeded.load(ordering: .relaxed) == 1)
     }
 
+    /// Publishers paused for a stream that has already drained are resumed at once: the
+    /// journal thread is woken to look, not left asleep until its next timeout (a QoS 0
+    /// flood stayed paused for up to a second, and its unread messages were lost at
+    /// shutdown — found by the lake benchmark).
+    @Test func pausedPublishersOfADrainedStreamResumeAtOnce() throws {
+        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        guard case let .object(object) = try JSONParser().parse(#"{"destination": {"lake": {}}}"#),
+            case let .success(config) = StreamConfig.parse(name: "s", object)
+        else { throw StreamError.invalidSetting(path: "", message: "bad config") }
+        let drained = Locked(0)
+        let stream = try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", log: { _ in }, onDrained: { drained.increment() })
+        defer { stream.shutdown() }
+        usleep(50_000)  // the journal thread is asleep, nothing pending
+        #expect(!stream.isCongested)
+        let start = Date()
+        stream.pausedPublishers()
+        while drained.value == 0 && Date().timeIntervalSince(start) < 2 { usleep(1_000) }
+        #expect(drained.value == 1)
+        #expect(Date().timeIntervalSince(start) < 0.1)
+        #expect(stream.pauseReason == DeliveryStream.pauseReason("s"))
+    }
+
     @Test func failedWritesAreRetriedUntilTheDiskIsBack() throws {
         let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
