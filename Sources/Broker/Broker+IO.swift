@@ -136,6 +136,13 @@ extension Broker {
         send(connection) { packet.encode(into: &$0) }
     }
 
+    /// The end of an event-loop round (and of a tick): the tap hands over what the round's
+    /// publishes produced, then state and output go out.
+    func endRound() {
+        tap?.roundEnded()
+        flushPending()
+    }
+
     func flushPending() {
         submitState()
         flushConnections()

@@ -31,7 +31,9 @@ extension Broker {
             nextSysAt = now + UInt64(config.sysInterval) * 1_000_000_000
         }
         compactSessionLogIfNeeded()
-        flushPending()
+        // Wills of connections that timed out went to the tap: hand them over now, not at
+        // the end of the next round.
+        endRound()
     }
 
     /// Mosquitto's $SYS names, published retained.

@@ -193,8 +193,7 @@ final class Broker {
                     handleEvent(token: event.data, events: event.events)
                 }
             }
-            tap?.roundEnded()
-            flushPending()
+            endRound()
             let after = hy_monotonic_ns()
             if after >= nextTickAt {
                 tick(now: after)

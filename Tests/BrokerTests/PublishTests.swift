@@ -1,3 +1,4 @@
+import Foundation
 import Broker
 import HydrantTesting
 import MQTT
@@ -152,12 +153,34 @@ import Testing
         #expect(seen.map(\.clientId) == ["device-1", "device-1"])
         #expect(seen.last?.retain == true)
     }
+
+    /// A will published when a keepalive runs out (in the broker's tick, not in a round of
+    /// reads) reaches the tap's hand-over in that same tick: a stream gets it at once, not
+    /// after the next round, which with no traffic came a tick (250 ms) later.
+    @Test func aWillFromATimeoutIsHandedOverInTheSameTick() throws {
+        let tap = RecordingTap()
+        let broker = try BrokerHarness(tap: tap)
+        let client = try TestClient(port: broker.port)
+        try client.connect(clientId: "sleepy", keepAlive: 1, will: .init(topic: "status/sleepy", payload: Array("gone".utf8), qos: .atLeastOnce))
+        #expect(client.waitForClose(timeout: 4))
+        let closed = ContinuousClock.now
+        while tap.handedOver.withLock({ $0.isEmpty }) && ContinuousClock.now - closed < .seconds(2) { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(tap.handedOver.withLock { $0.map(\.topic) } == ["status/sleepy"])
+        #expect(ContinuousClock.now - closed < .milliseconds(200), "handed over \(ContinuousClock.now - closed) after the close")
+    }
 }
 
 final class RecordingTap: PublishTap {
     let messages = Locked<[Message]>([])
+    /// Messages handed over by the end of their round (`roundEnded`).
+    let handedOver = Locked<[Message]>([])
 
     func publishAccepted(_ message: Message, ack: PendingAck?) {
         messages.withLock { $0.append(message) }
+    }
+
+    func roundEnded() {
+        let round = messages.withLock { $0 }
+        handedOver.withLock { $0 = round }
     }
 }
