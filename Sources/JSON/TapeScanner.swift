@@ -465,9 +465,6 @@ struct TapeScanner: ~Copyable {
         for _ in 0..<exponent { value *= 10 }
         return value
     }
-
-    @inline(__always)
-    func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 }
 
 /// Well-formed UTF-8 (RFC 3629 table 3-7): no overlong forms, no surrogates, ≤ U+10FFFF.

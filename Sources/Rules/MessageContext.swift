@@ -25,10 +25,15 @@ public final class MessageContext {
     /// Parses the payload once; afterwards `document` is set, or the reason it is not JSON.
     private func parse() throws(RuleEvaluationError) {
         if document != nil { return }
+        document = try scanPayload { () throws(JSONError) in try JSONDocument(payload) }
+    }
+
+    /// Runs `scan` over the payload unless an earlier scan found it is not JSON; a failure
+    /// is remembered, so the payload is never scanned twice to fail twice.
+    private func scanPayload<T>(_ scan: () throws(JSONError) -> T) throws(RuleEvaluationError) -> T {
         if parseError == nil {
             do throws(JSONError) {
-                document = try JSONDocument(payload)
-                return
+                return try scan()
             } catch {
                 parseError = error
             }
@@ -47,14 +52,7 @@ public final class MessageContext {
     /// fields need only the topic. Same errors as `jsonDocument()`; a parsed document is
     /// not kept (call `jsonDocument()` when values are needed).
     public func payloadShape(probing names: JSONShape.Probe) throws(RuleEvaluationError) -> JSONShape {
-        if parseError == nil {
-            do throws(JSONError) {
-                return try JSONShape(payload, probing: names)
-            } catch {
-                parseError = error
-            }
-        }
-        throw RuleEvaluationError("payload is not valid JSON: \(parseError!)")
+        try scanPayload { () throws(JSONError) in try JSONShape(payload, probing: names) }
     }
 
     /// Whether the payload was parsed already (by a WHERE clause or a field).
