@@ -41,8 +41,9 @@ public final class Journal: @unchecked Sendable {
     private var fd: Int32 = -1
     /// The pending group: raw bytes, grown by doubling and never zero-filled (an array
     /// grown by a zeroed range per record cost a tenth of the journal thread).
-    private var pending = UnsafeMutableRawPointer.allocate(byteCount: 64 << 10, alignment: 8)
-    private var pendingCapacity = 64 << 10
+    private static let initialPendingBytes = 64 << 10
+    private var pending = UnsafeMutableRawPointer.allocate(byteCount: Journal.initialPendingBytes, alignment: 8)
+    private var pendingCapacity = Journal.initialPendingBytes
     private var pendingCount = 0
     private var pendingLast: UInt64 = 0
     public private(set) var nextSequence: UInt64 = 1
@@ -150,12 +151,7 @@ public final class Journal: @unchecked Sendable {
         var payloadLength = 18 + line.count
         for key in partition { payloadLength += 2 + min(key.utf8.count, 65_535) }
         if pendingCount + 8 + payloadLength > pendingCapacity {
-            let capacity = max(pendingCapacity * 2, pendingCount + 8 + payloadLength)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-            grown.copyMemory(from: pending, byteCount: pendingCount)
-            pending.deallocate()
-            pending = grown
-            pendingCapacity = capacity
+            resizePending(max(pendingCapacity * 2, pendingCount + 8 + payloadLength))
         }
         do {
             let frame = pending + pendingCount
@@ -188,6 +184,15 @@ public final class Journal: @unchecked Sendable {
         return sequence
     }
 
+    /// Moves the pending group into a buffer of `capacity` bytes.
+    private func resizePending(_ capacity: Int) {
+        let resized = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        resized.copyMemory(from: pending, byteCount: pendingCount)
+        pending.deallocate()
+        pending = resized
+        pendingCapacity = capacity
+    }
+
     public var hasPending: Bool { pendingCount > 0 }
 
     /// Writes the pending group and fsyncs once; returns the highest durable sequence.
@@ -208,11 +213,8 @@ public final class Journal: @unchecked Sendable {
         segments[segments.count - 1].bytes += pendingCount
         segments[segments.count - 1].last = pendingLast
         pendingCount = 0
-        if pendingCapacity > 8 << 20 {  // a group that piled up during an outage: give the memory back
-            pending.deallocate()
-            pending = UnsafeMutableRawPointer.allocate(byteCount: 64 << 10, alignment: 8)
-            pendingCapacity = 64 << 10
-        }
+        // A group that piled up during an outage: give the memory back.
+        if pendingCapacity > 8 << 20 { resizePending(Journal.initialPendingBytes) }
         committedSequence = pendingLast
         return committedSequence
     }

@@ -223,12 +223,8 @@ public final class DeliveryStream: Sendable {
 
     /// Hands a record to the stream (any thread). Its waiter is told once it is journaled.
     public func submit(_ record: StreamRecord) {
-        metrics.pendingBytes.add(record.sizeHint, ordering: .relaxed)
-        let first = inbox.withLock { pending in
-            pending.append(record)
-            return pending.count == 1
-        }
-        if first { _ = hy_eventfd_signal(wakeFD) }
+        var one = [record]
+        submit(contentsOf: &one)
     }
 
     /// Hands records to the stream in one step (any thread); see `submit(_:)`.

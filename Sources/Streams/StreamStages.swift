@@ -110,6 +110,15 @@ struct StreamIntake: Sendable {
     /// A commit to retry: in a second at the latest.
     func nextWake(now: Int64) -> Int64? { uncommitted.isEmpty ? nil : now + 1000 }
 
+    /// The sanitized value of `text` as a one-key partition, from the cache when seen before.
+    mutating func sanitizedPartition(_ text: String) -> [String] {
+        if let known = sanitized[text] { return known }
+        if sanitized.count >= 10_000 { sanitized.removeAll(keepingCapacity: true) }
+        let partition = [PartitionValue.sanitize(text)]
+        sanitized[text] = partition
+        return partition
+    }
+
     /// The record's NDJSON line and its partition, or an error envelope for the error output.
     mutating func classify(_ item: StreamRecord) -> ([String], [UInt8]) {
         var line: [UInt8]
@@ -126,19 +135,13 @@ struct StreamIntake: Sendable {
                                         message: "record of \(line.count) bytes exceeds maxRecordKiB \(config.maxRecordBytes / 1024)", raw: line)
         }
         let keys = prefix.partitionKeys
-        if keys.count == 1, case let .string(text)? = item.field(keys[0]), let known = sanitized[text] {
-            return (known, line)  // the common case: no array built, no sanitizing
+        if keys.count == 1, case let .string(text)? = item.field(keys[0]) {
+            return (sanitizedPartition(text), line)  // the common case: no array built
         }
         var values: [String] = []
         for key in keys {
             switch item.field(key) {
-            case let .string(text)?:
-                let value = sanitized[text]?[0] ?? PartitionValue.sanitize(text)
-                if sanitized[text] == nil {
-                    if sanitized.count >= 10_000 { sanitized.removeAll(keepingCapacity: true) }
-                    sanitized[text] = [value]
-                }
-                values.append(value)
+            case let .string(text)?: values.append(sanitizedPartition(text)[0])
             case let .int(number)?: values.append(String(number))
             case let .double(number)?: values.append(PartitionValue.sanitize(JSONValue.double(number).serialized()))
             case let .bool(flag)?: values.append(flag ? "true" : "false")
