@@ -224,7 +224,6 @@ final class Broker {
 
     private func shutdown() {
         var open = 0
-        tap?.roundEnded()
         commitStateAndWait(timeoutNanos: 5_000_000_000)
         for case let connection? in slots {
             open += 1
