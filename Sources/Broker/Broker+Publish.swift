@@ -1,3 +1,4 @@
+import Durable
 import MQTT
 
 /// Incoming PUBLISH and the acknowledgement packets of both directions (§4.3).
@@ -7,85 +8,116 @@ extension Broker {
         let message = Message(
             topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
             clientId: connection.clientId, username: connection.username, origin: connection.token)
+        var marks = DurabilityMarks()
         guard publish.qos != .atMostOnce, let id = publish.packetId else {
-            accept(message, ack: nil)
+            accept(message, marks: &marks)
             return
         }
-        let ack = PendingAck(connectionToken: connection.token, packetId: id, qos: publish.qos, completions: ackCompletions)
         let mark = stateAppends
         if publish.qos == .atLeastOnce {
-            accept(message, ack: ack)
-        } else {
+            if publish.dup { stats.duplicatesReceived += 1 }
+            accept(message, marks: &marks)
+        } else if session.incomingQoS2.index(forKey: id) == nil {
             // §4.3.3 method B: route on the first PUBLISH, remember the id until PUBREL, so
-            // a resent PUBLISH (DUP) is acknowledged again but not delivered twice.
-            if session.incomingQoS2.insert(id).inserted {
-                // Durable before PUBREC for a persistent session, so a resend after a crash
-                // is still recognised (issue #7).
-                if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id)) }
-                accept(message, ack: ack)
-            } else if session.unconfirmedQoS2.remove(id) != nil {
-                // Resent after a restart: subscribers had it (their deliveries were durable
-                // with the id), but a stream may have lost it with the crash — it goes to
-                // the streams again (at-least-once there), not to subscribers (exactly once).
-                logger.debug("QoS 2 PUBLISH resent after restart: offered to streams again client=\(connection.clientId) packet_id=\(id)")
-                tap?.publishAccepted(message, ack: ack)
-            } else {
-                logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
+            // a resent PUBLISH (DUP) is acknowledged again but not delivered twice. Durable
+            // before PUBREC for a persistent session, with the stream records it produced,
+            // so a resend after a crash is still recognised (issue #7, #12). The streams get
+            // the records only once that record is durable (`prerequisite`): a crash can
+            // never leave a stream with a publish whose id the broker forgot, which the
+            // client's resend would bring a second time.
+            accept(message, marks: &marks, statePrerequisite: session.storeId != 0)
+            let stored = Self.logMarks(marks)
+            session.incomingQoS2[id] = .some(stored)
+            if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: stored)) }
+        } else if session.unconfirmedQoS2.remove(id) != nil {
+            // Resent after a restart: subscribers had it (their deliveries were durable with
+            // the id); the streams whose journal lost it in the crash get it again, the
+            // others not (exactly once into the lake and tables too).
+            let previous = session.incomingQoS2[id]!
+            if session.storeId != 0 { marks.prerequisite = nextStatePrerequisite() }
+            tap?.publishResent(message, previous: previous, marks: &marks)
+            logger.debug("QoS 2 PUBLISH resent after restart client=\(connection.clientId) packet_id=\(id) logs_again=\(marks.marks.count)")
+            if !marks.isEmpty {
+                let again = Self.logMarks(marks)
+                let kept = (previous ?? []).filter { old in !again.contains { $0.log == old.log } }
+                session.incomingQoS2[id] = .some(kept + again)
+                if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: kept + again)) }
             }
+        } else {
+            logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
         }
         // The acknowledgement waits for the state records this publish produced, if any.
-        if stateAppends != mark { ack.stateMark = stateAppends }
-        acknowledge(ack, on: connection)
+        acknowledge(HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: stateAppends != mark ? stateAppends : 0, marks: marks), on: connection)
+    }
+
+    /// The state record about to be logged (after the tap returns, before anything else).
+    private func nextStatePrerequisite() -> DurabilityMark {
+        DurabilityMark(log: stateWatermark, first: stateAppends + 1, last: stateAppends + 1)
+    }
+
+    static func logMarks(_ marks: DurabilityMarks) -> [LogMark] {
+        marks.marks.map { LogMark(log: $0.log.name, first: $0.first, last: $0.last) }
     }
 
     /// A message the broker takes responsibility for: retained store, subscribers, tap.
-    func accept(_ message: Message, ack: PendingAck? = nil) {
+    /// `statePrerequisite`: the caller logs a state record right after this returns, which
+    /// must be durable before the tap's records may be.
+    func accept(_ message: Message, marks: inout DurabilityMarks, statePrerequisite: Bool = false) {
         if message.retain {
             retained.store(message)
             if persistRetained { logRetained(message) }
         }
         route(message)
-        tap?.publishAccepted(message, ack: ack)
+        if statePrerequisite { marks.prerequisite = nextStatePrerequisite() }
+        tap?.publishAccepted(message, marks: &marks)
     }
 
-    /// Sends the PUBACK/PUBREC now if nothing holds it and nothing older is waiting;
+    /// A message published by the broker's side (rules' republish, wills): no one waits.
+    func accept(_ message: Message) {
+        var marks = DurabilityMarks()
+        accept(message, marks: &marks)
+    }
+
+    /// Sends the PUBACK/PUBREC now if its logs have it and nothing older is waiting;
     /// otherwise it joins the connection's queue of acknowledgements.
-    private func acknowledge(_ ack: PendingAck, on connection: Connection) {
-        let free = ack.releaseByBroker()
-        if free && connection.pendingAcks.isEmpty && connection.oldestPendingAck == nil {
-            sendAcknowledgement(ack, to: connection)
-            return
+    private func acknowledge(_ ack: HeldAcknowledgement, on connection: Connection) {
+        if connection.pendingAcks.isEmpty {
+            if ack.marks.isDurable {
+                sendAcknowledgement(ack, to: connection)
+                return
+            }
+            acknowledgementsWaiting.append(connection)
         }
-        if connection.oldestPendingAck == nil {
-            connection.oldestPendingAck = ack
-        } else {
-            connection.pendingAcks.append(ack)
-        }
-        if free { flushAcknowledgements(connection) }
+        connection.pendingAcks.append(ack)
     }
 
-    /// An acknowledgement whose holders all released it (drained from `ackCompletions`).
-    func acknowledgementCompleted(_ ack: PendingAck) {
-        guard let connection = connection(for: ack.connectionToken) else { return }  // gone: the client resends
-        flushAcknowledgements(connection)
+    /// A log's watermark advanced: every connection's acknowledgements whose marks are now
+    /// covered go out, in arrival order.
+    func releaseAcknowledgements() {
+        var still: [Connection] = []
+        for connection in acknowledgementsWaiting where !connection.closed {
+            flushAcknowledgements(connection)
+            if !connection.pendingAcks.isEmpty { still.append(connection) }
+        }
+        acknowledgementsWaiting = still
     }
 
-    /// Sends, in arrival order, every acknowledgement at the head of the queue that is complete.
+    /// Sends, in arrival order, every acknowledgement at the head of the queue that is durable.
     private func flushAcknowledgements(_ connection: Connection) {
-        while let head = connection.oldestPendingAck, head.isComplete {
+        while let head = connection.pendingAcks.first, head.marks.isDurable {
+            _ = connection.pendingAcks.popFirst()
             sendAcknowledgement(head, to: connection)
-            connection.oldestPendingAck = connection.pendingAcks.popFirst()
         }
     }
 
-    private func sendAcknowledgement(_ ack: PendingAck, to connection: Connection) {
+    private func sendAcknowledgement(_ ack: HeldAcknowledgement, to connection: Connection) {
         holdOutput(connection, from: connection.outbound.count, mark: ack.stateMark)
         send(ack.qos == .atLeastOnce ? .puback(packetId: ack.packetId) : .pubrec(packetId: ack.packetId), to: connection)
     }
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
         session.unconfirmedQoS2.remove(id)
-        if session.incomingQoS2.remove(id) != nil, session.storeId != 0 {
+        if session.incomingQoS2.removeValue(forKey: id) != nil, session.storeId != 0 {
             logState(.incomingReleased(session: session.storeId, packetId: id))
         }
         // Answered even for an unknown id, so a client retrying after a lost PUBCOMP ends.

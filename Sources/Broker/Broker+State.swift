@@ -33,7 +33,7 @@ extension Broker {
             }
             for delivery in restored.queued { session.queue.append(delivery) }
             session.incomingQoS2 = restored.incomingQoS2
-            session.unconfirmedQoS2 = restored.incomingQoS2
+            session.unconfirmedQoS2 = Set(restored.incomingQoS2.keys)
             liveStateBytes += restored.queued.reduce(0) { $0 + Broker.liveCost($1) } + restored.inflight.reduce(0) { $0 + Broker.liveCost($1.delivery) }
             sessions[restored.clientId] = session
         }
@@ -115,6 +115,7 @@ extension Broker {
                 logger.info("session state compacted bytes_before=\(compaction.before) bytes_after=\(compaction.after) millis=\(compaction.millis)")
             }
             stateCommitted = max(stateCommitted, mark)
+            stateWatermark.advance(to: stateCommitted)
             if stateBlocked {
                 stateBlocked = false
                 logger.warning("broker state persisted again; held acknowledgements and deliveries go out now connections=\(heldConnections.count)")

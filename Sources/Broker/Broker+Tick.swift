@@ -47,6 +47,7 @@ extension Broker {
             ("messages/received", String(stats.messagesReceived)),
             ("messages/sent", String(stats.messagesSent)),
             ("publish/messages/dropped", String(stats.messagesDropped)),
+            ("publish/messages/resent", String(stats.duplicatesReceived)),
             ("subscriptions/count", String(subscriptions.count)),
             ("retained messages/count", String(retained.count)),
             ("load/bytes/received", String(stats.bytesReceived)),

@@ -1,4 +1,5 @@
 import CSystem
+import Durable
 import MQTT
 
 #if canImport(Glibc)
@@ -37,6 +38,9 @@ final class Broker {
     var stateAppends: UInt64 = 0
     var stateSubmitted: UInt64 = 0
     var stateCommitted: UInt64 = 0
+    /// `stateCommitted` for other threads' and the tap's eyes (prerequisites of QoS 2
+    /// records handed to streams).
+    let stateWatermark = Watermark(name: "broker/state")
     var stateDirty: Bool { stateAppends != stateCommitted }
     var commitInFlight = false
     /// Counters for `$SYS/hydrant/state/…`.
@@ -56,7 +60,10 @@ final class Broker {
     /// The message most recently stored in the session log, so a message routed to many
     /// persistent sessions is stored once.
     var lastStored: (message: Message, id: UInt64)?
-    let ackCompletions = WakeupQueue<PendingAck>()
+    /// Signalled by the tap's logs after their watermark advanced: held acknowledgements
+    /// of the connections in `acknowledgementsWaiting` are compared again.
+    let durableFD: Int32
+    var acknowledgementsWaiting: [Connection] = []
     let epollFD: Int32
     let listenFD: Int32
     let wakeFD: Int32
@@ -114,7 +121,9 @@ final class Broker {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
-        if hy_epoll_add(epollFD, ackCompletions.wakeFD, UInt32(HY_EPOLLIN), Broker.acksToken) != 0 {
+        durableFD = hy_eventfd()
+        for log in tap?.logs ?? [] { log.notify(eventFD: durableFD) }
+        if hy_epoll_add(epollFD, durableFD, UInt32(HY_EPOLLIN), Broker.acksToken) != 0 {
             close(epollFD)
             throw .systemCallFailed("epoll_ctl", errno: errno)
         }
@@ -150,6 +159,7 @@ final class Broker {
         readBuffer.deallocate()
         events.deallocate()
         close(epollFD)
+        close(durableFD)
     }
 
     /// Runs the event loop until `shouldStop` turns true after a wake-up.
@@ -166,7 +176,8 @@ final class Broker {
             // milliseconds, and a publisher waiting for its PUBACK sends nothing meanwhile.
             var acknowledged = false
             for index in 0..<count where events[index].data == Broker.acksToken {
-                for ack in ackCompletions.drain() { acknowledgementCompleted(ack) }
+                _ = hy_eventfd_drain(durableFD)
+                releaseAcknowledgements()
                 acknowledged = true
             }
             if acknowledged { flushConnections() }
@@ -210,7 +221,7 @@ final class Broker {
     /// a stream journal or a state commit) still go out while the loop keeps running.
     private func beginDrain() {
         _ = hy_epoll_del(epollFD, listenFD)
-        let held = slots.reduce(0) { $0 + ($1?.oldestPendingAck != nil ? 1 : 0) }
+        let held = slots.reduce(0) { $0 + ($1.map { $0.pendingAcks.isEmpty ? 0 : 1 } ?? 0) }
         logger.info("broker stopping: not accepting or reading; connections waiting for acknowledgements=\(held) grace=\(config.shutdownGrace)s")
         for case let connection? in slots {
             connection.pausedFor.insert("shutting down")
@@ -219,7 +230,7 @@ final class Broker {
     }
 
     private func hasHeldAcknowledgements() -> Bool {
-        slots.contains { $0?.oldestPendingAck != nil } || stateDirty || commitInFlight
+        slots.contains { $0.map { !$0.pendingAcks.isEmpty } ?? false } || stateDirty || commitInFlight
     }
 
     private func shutdown() {

@@ -3,6 +3,9 @@ struct BrokerStats {
     var messagesReceived: UInt64 = 0
     var messagesSent: UInt64 = 0
     var messagesDropped: UInt64 = 0
+    /// QoS 1 PUBLISHes received with DUP set: a publisher resending after a lost PUBACK —
+    /// the only source of duplicates in streams (QoS 1 has no id to recognise them by).
+    var duplicatesReceived: UInt64 = 0
     var bytesReceived: UInt64 = 0
     var bytesSent: UInt64 = 0
     var clientsConnected = 0

@@ -42,8 +42,7 @@ final class Connection {
     var lastReceivedAt: UInt64
     /// Acknowledgements of this connection's publishes not yet sent, oldest first: they go
     /// out in arrival order even when later ones complete first ([MQTT-4.6.0-2]).
-    var pendingAcks = FIFO<PendingAck>()
-    var oldestPendingAck: PendingAck?
+    var pendingAcks = FIFO<HeldAcknowledgement>()
     /// QoS 0 messages dropped because the write buffer was full, not yet logged.
     var unreportedDrops = 0
 

@@ -17,6 +17,9 @@ struct FIFO<Element> {
         return front.popLast()
     }
 
+    /// The oldest element.
+    var first: Element? { front.last ?? back.first }
+
     /// Oldest first.
     var elements: [Element] { front.reversed() + back }
 

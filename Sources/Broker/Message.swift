@@ -1,3 +1,4 @@
+import Durable
 import MQTT
 
 /// An accepted application message. One instance is shared by every queue and in-flight
@@ -34,10 +35,18 @@ public final class Message: Sendable {
 /// not the broker's own $SYS updates). Called on the broker's event-loop thread, once per
 /// message, after the message was routed to subscribers; implementations must not block.
 public protocol PublishTap: Sendable {
-    /// `ack` is set for client QoS 1/2 publishes: a tap that hands the message to something
-    /// durable calls `ack.hold()` now and `ack.release()` once it is safe; the broker
-    /// acknowledges the publish only then.
-    func publishAccepted(_ message: Message, ack: PendingAck?)
+    /// A tap that hands the message to a log (a stream journal) adds the sequence numbers
+    /// it was given there to `marks`; the broker acknowledges a QoS 1/2 publish only once
+    /// every mark is durable (each log's `Watermark`, one of `logs`).
+    func publishAccepted(_ message: Message, marks: inout DurabilityMarks)
+
+    /// A QoS 2 PUBLISH resent after a restart, whose first copy was routed before the
+    /// crash and left `previous` in the tap's logs (nil: unknown, a log of an older
+    /// format): hand it again to the logs that lost it, adding the new marks.
+    func publishResent(_ message: Message, previous: [LogMark]?, marks: inout DurabilityMarks)
+
+    /// The logs whose marks the tap hands out; the broker listens to their watermarks.
+    var logs: [Watermark] { get }
 
     /// The end of an event-loop round, after its last `publishAccepted`: a tap that hands
     /// messages to other threads hands over the round's batch here (one lock and one
@@ -50,6 +59,8 @@ public protocol PublishTap: Sendable {
 }
 
 extension PublishTap {
+    public func publishResent(_ message: Message, previous: [LogMark]?, marks: inout DurabilityMarks) {}
+    public var logs: [Watermark] { [] }
     public func roundEnded() {}
     public func sysTopics() -> [(String, String)] { [] }
 }

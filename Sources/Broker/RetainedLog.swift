@@ -19,13 +19,12 @@ final class RetainedLog: @unchecked Sendable {
         var latest: [String: Message] = [:]
         var order: [String] = []
         for record in recovery.records {
-            guard record.partition.count == 2, let qosValue = UInt8(record.partition[1]), let qos = QoS(rawValue: qosValue) else { continue }
-            let topic = record.partition[0]
-            if record.line.isEmpty {
+            guard let (topic, qos, payload) = Self.decode(record.body) else { continue }
+            if payload.isEmpty {
                 latest[topic] = nil
             } else {
                 if latest[topic] == nil { order.append(topic) }
-                latest[topic] = Message(topic: topic, payload: record.line, qos: qos, retain: true, clientId: "")
+                latest[topic] = Message(topic: topic, payload: payload, qos: qos, retain: true, clientId: "")
             }
         }
         recovered = order.compactMap { latest[$0] }
@@ -38,8 +37,38 @@ final class RetainedLog: @unchecked Sendable {
         }
     }
 
+    /// Record body: `[u8 1][u8 QoS][u16 topic length][topic][payload]`; an empty payload
+    /// clears the topic.
     func append(_ message: Message) {
-        journal.append(arrivalMillis: 0, partition: [message.topic, String(message.qos.rawValue)], line: message.payload)
+        journal.append(Self.encode(message))
+    }
+
+    static func encode(_ message: Message) -> [UInt8] {
+        var writer = RecordWriter()
+        writer.put(UInt8(1))
+        writer.put(message.qos.rawValue)
+        writer.put(short: message.topic)
+        writer.put(raw: message.payload)
+        return writer.bytes
+    }
+
+    /// Strict; also reads the records of earlier versions, whose bodies began with a zero
+    /// arrival time and carried topic and QoS as two "partition keys".
+    static func decode(_ body: [UInt8]) -> (topic: String, qos: QoS, payload: [UInt8])? {
+        var reader = RecordReader(body)
+        switch reader.u8() {
+        case 1?:
+            guard let qos = reader.u8().flatMap(QoS.init(rawValue:)), let topic = reader.short() else { return nil }
+            return (topic, qos, reader.rest())
+        case 0?:
+            reader = RecordReader(body, offset: 8)
+            guard reader.u16() == 2, let topic = reader.short(), let level = reader.short(), let value = UInt8(level), let qos = QoS(rawValue: value) else {
+                return nil
+            }
+            return (topic, qos, reader.rest())
+        default:
+            return nil
+        }
     }
 
     var hasPending: Bool { journal.hasPending }

@@ -42,10 +42,12 @@ final class Session {
     var queue = FIFO<Delivery>()
     /// Incoming QoS 2 packet ids whose PUBLISH was routed but whose PUBREL has not come:
     /// a resent PUBLISH with one of these ids is acknowledged, not routed again (§4.3.3).
-    var incomingQoS2: Set<UInt16> = []
-    /// Those of `incomingQoS2` restored from the session log: routed before a restart, but
-    /// whether every stream journaled the message before the crash is unknown (the id is
-    /// committed when the message is routed; streams commit on their own threads).
+    /// The value: the records the publish left in stream journals (persistent sessions;
+    /// nil when a log of format 1 did not say).
+    var incomingQoS2: [UInt16: [LogMark]?] = [:]
+    /// Those of `incomingQoS2` restored from the session log: routed to subscribers before a
+    /// restart; a resent PUBLISH goes again to the streams whose journal lost it (the id is
+    /// committed with the routing, streams commit on their own threads).
     var unconfirmedQoS2: Set<UInt16> = []
     /// Messages dropped because the queue was full, not yet reported in the log.
     var unreportedDrops = 0

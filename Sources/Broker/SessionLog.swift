@@ -28,7 +28,8 @@ final class SessionLog: @unchecked Sendable {
         var queueHead = 0
         /// In send order.
         var inflight: [(packetId: UInt16, delivery: Delivery, state: InflightMessage.State)] = []
-        var incomingQoS2: Set<UInt16> = []
+        /// Incoming QoS 2 ids awaiting PUBREL, with the log marks of their routing.
+        var incomingQoS2: [UInt16: [LogMark]?] = [:]
 
         var queued: ArraySlice<Delivery> { queue[queueHead...] }
     }
@@ -96,10 +97,10 @@ final class SessionLog: @unchecked Sendable {
                 }
             case let .completed(id, packetId):
                 update(id) { $0.inflight.removeAll { $0.packetId == packetId } }
-            case let .incomingQoS2(id, packetId):
-                update(id) { _ = $0.incomingQoS2.insert(packetId) }
+            case let .incomingQoS2(id, packetId, marks):
+                update(id) { $0.incomingQoS2[packetId] = .some(marks) }
             case let .incomingReleased(id, packetId):
-                update(id) { _ = $0.incomingQoS2.remove(packetId) }
+                update(id) { $0.incomingQoS2[packetId] = nil }
             }
         }
 
@@ -142,7 +143,7 @@ final class SessionLog: @unchecked Sendable {
             recovery = try journal.recover { record in
                 guard problem == nil else { return }
                 count += 1
-                guard let decoded = StateRecord.decode(record.line) else {
+                guard let decoded = StateRecord.decode(Self.stateBytes(record.body)) else {
                     problem = "record \(record.sequence) is not a state record this version (format \(StateRecord.formatVersion)) can read"
                     return
                 }
@@ -201,7 +202,14 @@ final class SessionLog: @unchecked Sendable {
     func append(_ record: StateRecord) {
         scratch.removeAll(keepingCapacity: true)
         record.encode(into: &scratch)
-        journal.append(arrivalMillis: 0, partition: [], line: scratch)
+        journal.append(scratch)
+    }
+
+    /// A record's `StateRecord` bytes. Logs of earlier versions framed each one behind a
+    /// zero arrival time and an empty partition (10 zero bytes); a state record never
+    /// starts with 0 (its kind byte).
+    static func stateBytes(_ body: [UInt8]) -> [UInt8] {
+        body.first == 0 && body.count >= 10 ? Array(body[10...]) : body
     }
 
     var hasPending: Bool { journal.hasPending }
@@ -240,8 +248,8 @@ final class SessionLog: @unchecked Sendable {
                 store(delivery)
                 append(.enqueue(session: session.id, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain))
             }
-            for packetId in session.incomingQoS2.sorted() {
-                append(.incomingQoS2(session: session.id, packetId: packetId))
+            for packetId in session.incomingQoS2.keys.sorted() {
+                append(.incomingQoS2(session: session.id, packetId: packetId, marks: session.incomingQoS2[packetId]!))
             }
         }
         append(.snapshotEnd)

@@ -28,15 +28,20 @@ enum StateRecord: Equatable {
     case pubrecReceived(session: UInt64, packetId: UInt16)
     /// PUBACK or PUBCOMP received: the outgoing message is done.
     case completed(session: UInt64, packetId: UInt16)
-    /// Incoming QoS 2 PUBLISH routed, PUBREC (about to be) sent (§4.3.3 method B).
-    case incomingQoS2(session: UInt64, packetId: UInt16)
+    /// Incoming QoS 2 PUBLISH routed, PUBREC (about to be) sent (§4.3.3 method B), with
+    /// the records it left in other logs (stream journals): after a restart, a resent
+    /// PUBLISH goes again to exactly the logs that lost it. nil: written by format 1,
+    /// which did not know (the message is offered to every log again).
+    case incomingQoS2(session: UInt64, packetId: UInt16, marks: [LogMark]?)
     /// PUBREL received for it.
     case incomingReleased(session: UInt64, packetId: UInt16)
 
-    static let formatVersion: UInt32 = 1
+    /// 2: incoming QoS 2 ids carry their log marks (`incomingQoS2Marked`).
+    static let formatVersion: UInt32 = 2
 
     private enum Kind: UInt8 {
         case snapshotBegin = 1, snapshotEnd, sessionOpen, sessionEnd, subscribe, unsubscribe, message, enqueue, inflight, pubrecReceived, completed, incomingQoS2, incomingReleased
+        case incomingQoS2Marked
     }
 
     func encode(into out: inout [UInt8]) {
@@ -83,7 +88,15 @@ enum StateRecord: Equatable {
             Self.putSessionPacket(.pubrecReceived, session, packetId, &out)
         case let .completed(session, packetId):
             Self.putSessionPacket(.completed, session, packetId, &out)
-        case let .incomingQoS2(session, packetId):
+        case let .incomingQoS2(session, packetId, marks?):
+            Self.putSessionPacket(.incomingQoS2Marked, session, packetId, &out)
+            Self.putVarint(UInt64(marks.count), &out)
+            for mark in marks {
+                Self.putBytes(Array(mark.log.utf8), &out)
+                Self.putVarint(mark.first, &out)
+                Self.putVarint(mark.last, &out)
+            }
+        case let .incomingQoS2(session, packetId, nil):
             Self.putSessionPacket(.incomingQoS2, session, packetId, &out)
         case let .incomingReleased(session, packetId):
             Self.putSessionPacket(.incomingReleased, session, packetId, &out)
@@ -129,9 +142,19 @@ enum StateRecord: Equatable {
             switch kind {
             case .pubrecReceived: record = .pubrecReceived(session: session, packetId: id)
             case .completed: record = .completed(session: session, packetId: id)
-            case .incomingQoS2: record = .incomingQoS2(session: session, packetId: id)
+            case .incomingQoS2: record = .incomingQoS2(session: session, packetId: id, marks: nil)
             default: record = .incomingReleased(session: session, packetId: id)
             }
+        case .incomingQoS2Marked:
+            guard let session = reader.varint(), let packetId = reader.varint(), packetId <= UInt16.max, let count = reader.varint(),
+                count <= UInt64(bytes.count)
+            else { return nil }
+            var marks: [LogMark] = []
+            for _ in 0..<count {
+                guard let log = reader.string(), let first = reader.varint(), let last = reader.varint() else { return nil }
+                marks.append(LogMark(log: log, first: first, last: last))
+            }
+            record = .incomingQoS2(session: session, packetId: UInt16(packetId), marks: marks)
         }
         return reader.atEnd ? record : nil
     }
@@ -189,5 +212,18 @@ enum StateRecord: Equatable {
         mutating func string() -> String? {
             bytes().map { String(decoding: $0, as: UTF8.self) }
         }
+    }
+}
+
+/// A `DurabilityMark` as a session log keeps it: the log by name, the records' numbers.
+public struct LogMark: Sendable, Hashable {
+    public let log: String
+    public let first: UInt64
+    public let last: UInt64
+
+    public init(log: String, first: UInt64, last: UInt64) {
+        self.log = log
+        self.first = first
+        self.last = last
     }
 }

@@ -16,10 +16,3 @@ public enum DurableError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
-/// Waits for a record to be durable: the broker's pending acknowledgement of the publish
-/// that produced it (`PendingAck`), told once the stream's journal has the record.
-public protocol DurabilityWaiter: AnyObject, Sendable {
-    /// Called on the stream's thread, once, after the commit that made the record durable.
-    func recordDurable()
-}

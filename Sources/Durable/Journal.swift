@@ -2,30 +2,31 @@
 import Glibc
 #endif
 
-/// A record as the journal keeps it: enough to rebuild its batch after a crash.
+/// A record as the journal keeps it: its sequence number and the caller's bytes. What the
+/// bytes mean is the caller's business (a stream record, a session-state change, a retained
+/// message): each log encodes and decodes its own records.
 public struct JournalRecord: Sendable, Hashable {
     public var sequence: UInt64
-    public var arrivalMillis: Int64
-    public var partition: [String]
-    /// The record's NDJSON line (newline included).
-    public var line: [UInt8]
+    public var body: [UInt8]
 
-    public init(sequence: UInt64, arrivalMillis: Int64, partition: [String], line: [UInt8]) {
+    public init(sequence: UInt64, body: [UInt8]) {
         self.sequence = sequence
-        self.arrivalMillis = arrivalMillis
-        self.partition = partition
-        self.line = line
+        self.body = body
     }
 }
 
-/// A stream's write-ahead journal: records are appended before the broker acknowledges the
-/// publish that produced them, many appends share one fsync (group commit), and a segment
-/// is deleted once every record in it is in a durable lake file.
+/// A write-ahead log of opaque records: appends are durable after the next `commit()`, many
+/// appends share one fsync (group commit), and segments are deleted once their owner says
+/// every record in them is delivered. Used by delivery streams (records before they are
+/// acknowledged), broker state (sessions, retained messages) and a stream's delivery manifest.
 ///
-/// On disk: segment files `<first sequence, 20 digits>.seg` of frames
+/// Sequence numbers increase; the caller may give them (a stream's are numbered by the
+/// event loop, which hands them out, so gaps after a restart are normal) or let the journal
+/// count on. On disk: segment files `<first sequence, 20 digits>.seg` of frames
 /// `[u32 length][u32 CRC-32 of payload][payload]` (little endian); payload =
-/// `[u64 sequence][i64 arrival ms][u16 keys]([u16 length][bytes])…[line]`. A torn or corrupt
-/// frame ends its segment: recovery truncates there and reports it.
+/// `[u64 sequence][body]`. A torn or corrupt frame ends its segment: recovery truncates
+/// there and reports it. Groups are written one after another and each is fsynced before
+/// the next is written, so what recovery finds is always a prefix of what was appended.
 ///
 /// One owner at a time: the stream creates and recovers it, then hands it to its thread.
 public final class Journal: @unchecked Sendable {
@@ -45,6 +46,7 @@ public final class Journal: @unchecked Sendable {
     private var pending = UnsafeMutableRawPointer.allocate(byteCount: Journal.initialPendingBytes, alignment: 8)
     private var pendingCapacity = Journal.initialPendingBytes
     private var pendingCount = 0
+    private var pendingFirst: UInt64 = 0
     private var pendingLast: UInt64 = 0
     public private(set) var nextSequence: UInt64 = 1
     public private(set) var committedSequence: UInt64 = 0
@@ -121,67 +123,56 @@ public final class Journal: @unchecked Sendable {
         guard offset + 8 <= bytes.count else { return .damaged("torn frame header") }
         let length = Int(readUInt32(bytes, offset))
         let crc = readUInt32(bytes, offset + 4)
-        guard length >= 18, offset + 8 + length <= bytes.count else { return .damaged("torn frame (length \(length))") }
+        guard length >= 8, offset + 8 + length <= bytes.count else { return .damaged("torn frame (length \(length))") }
         let payload = bytes[(offset + 8)..<(offset + 8 + length)]
         guard payload.withUnsafeBytes({ CRC32.checksum($0) }) == crc else { return .damaged("CRC mismatch") }
-        var p = payload.startIndex
-        let sequence = readUInt64(bytes, p)
-        let arrival = Int64(bitPattern: readUInt64(bytes, p + 8))
-        let keys = Int(readUInt16(bytes, p + 16))
-        p += 18
-        var partition: [String] = []
-        for _ in 0..<keys {
-            guard p + 2 <= payload.endIndex else { return .damaged("bad partition key") }
-            let keyLength = Int(readUInt16(bytes, p))
-            guard p + 2 + keyLength <= payload.endIndex else { return .damaged("bad partition key") }
-            partition.append(String(decoding: bytes[(p + 2)..<(p + 2 + keyLength)], as: UTF8.self))
-            p += 2 + keyLength
-        }
-        let record = JournalRecord(sequence: sequence, arrivalMillis: arrival, partition: partition, line: Array(bytes[p..<payload.endIndex]))
+        let sequence = readUInt64(bytes, payload.startIndex)
+        let record = JournalRecord(sequence: sequence, body: Array(bytes[(payload.startIndex + 8)..<payload.endIndex]))
         return .record(record, length: 8 + length)
     }
 
-    /// Adds a record to the pending group; it is durable after the next `commit()`. The
-    /// frame is built in place in the group buffer: one growth of the buffer, then stores
-    /// through a pointer (appending field by field cost more than the CRC).
+    /// Adds a record to the pending group; it is durable after the next `commit()`.
     @discardableResult
-    public func append(arrivalMillis: Int64, partition: [String], line: [UInt8]) -> UInt64 {
-        let sequence = nextSequence
-        nextSequence += 1
-        var payloadLength = 18 + line.count
-        for key in partition { payloadLength += 2 + min(key.utf8.count, 65_535) }
+    public func append(_ body: [UInt8]) -> UInt64 {
+        append(sequence: nextSequence, body: body)
+    }
+
+    @discardableResult
+    public func append(sequence: UInt64, body: [UInt8]) -> UInt64 {
+        body.withUnsafeBytes { bytes in
+            append(sequence: sequence, bodyLength: bytes.count) { out in
+                if bytes.count > 0 { out.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            }
+        }
+    }
+
+    /// Adds a record whose `bodyLength` bytes `encode` writes in place into the group
+    /// buffer: one growth of the buffer, then stores through a pointer (appending field by
+    /// field cost more than the CRC). `sequence` must be above every one appended before.
+    @discardableResult
+    public func append(sequence: UInt64, bodyLength: Int, _ encode: (UnsafeMutableRawPointer) -> Void) -> UInt64 {
+        precondition(sequence >= nextSequence, "journal \(directory): sequence \(sequence) after \(nextSequence - 1)")
+        nextSequence = sequence + 1
+        let payloadLength = 8 + bodyLength
         if pendingCount + 8 + payloadLength > pendingCapacity {
             resizePending(max(pendingCapacity * 2, pendingCount + 8 + payloadLength))
         }
-        do {
-            let frame = pending + pendingCount
-            var offset = 8
-            @inline(__always) func put<T: FixedWidthInteger>(_ value: T) {
-                (frame + offset).storeBytes(of: value.littleEndian, as: T.self)
-                offset += MemoryLayout<T>.size
-            }
-            put(sequence)
-            put(UInt64(bitPattern: arrivalMillis))
-            put(UInt16(partition.count))
-            for key in partition {
-                var key = key
-                key.withUTF8 { bytes in
-                    let count = min(bytes.count, 65_535)
-                    put(UInt16(count))
-                    if count > 0 { (frame + offset).copyMemory(from: bytes.baseAddress!, byteCount: count) }
-                    offset += count
-                }
-            }
-            line.withUnsafeBytes { bytes in
-                if bytes.count > 0 { (frame + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-            }
-            let crc = CRC32.checksum(UnsafeRawBufferPointer(start: frame + 8, count: payloadLength))
-            frame.storeBytes(of: UInt32(payloadLength).littleEndian, as: UInt32.self)
-            (frame + 4).storeBytes(of: crc.littleEndian, as: UInt32.self)
-        }
+        let frame = pending + pendingCount
+        (frame + 8).storeBytes(of: sequence.littleEndian, as: UInt64.self)
+        encode(frame + 16)
+        let crc = CRC32.checksum(UnsafeRawBufferPointer(start: frame + 8, count: payloadLength))
+        frame.storeBytes(of: UInt32(payloadLength).littleEndian, as: UInt32.self)
+        (frame + 4).storeBytes(of: crc.littleEndian, as: UInt32.self)
+        if pendingCount == 0 { pendingFirst = sequence }
         pendingCount += 8 + payloadLength
         pendingLast = sequence
         return sequence
+    }
+
+    /// Sequence numbers up to `sequence` were handed out elsewhere (a restart must never
+    /// reuse one that a delivery manifest or a session log names): appends continue above.
+    public func skip(through sequence: UInt64) {
+        nextSequence = max(nextSequence, sequence + 1)
     }
 
     /// Moves the pending group into a buffer of `capacity` bytes.
@@ -200,7 +191,7 @@ public final class Journal: @unchecked Sendable {
     public func commit() throws(DurableError) -> UInt64 {
         guard pendingCount > 0 else { return committedSequence }
         if fd < 0 || segments.last.map({ $0.bytes >= segmentBytes }) ?? true {
-            try openSegment(first: committedSequence + 1)
+            try openSegment(first: pendingFirst)
         }
         let path = segments[segments.count - 1].path
         do throws(DurableError) {

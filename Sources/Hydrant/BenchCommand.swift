@@ -96,7 +96,10 @@ public enum BenchCommand {
                 let pipelines = try! PipelineLoader.load(files: [(path: "bench.json", bytes: file)])
                 let engine = RulesEngine(pipelines: pipelines, injector: MessageInjector(), logger: Logger(level: .error))
                 for _ in 0..<5 {
-                    rates[size]!.append(measure(count / 5) { i in engine.publishAccepted(messages[i % messages.count], ack: nil) })
+                    rates[size]!.append(measure(count / 5) { i in
+                        var marks = DurabilityMarks()
+                        engine.publishAccepted(messages[i % messages.count], marks: &marks)
+                    })
                 }
             }
             out("rules engine dispatch + evaluation per message, medians of 5 rounds of \(count / 5)")
@@ -154,13 +157,13 @@ public enum BenchCommand {
                 record.append(contentsOf: String(id).utf8)
                 record.append(contentsOf: topic)
                 record.append(contentsOf: payload)
-                journal.append(arrivalMillis: 0, partition: [], line: record)
-                journal.append(arrivalMillis: 0, partition: [], line: [8, 1, UInt8(truncatingIfNeeded: id), 1])
+                journal.append(record)
+                journal.append([8, 1, UInt8(truncatingIfNeeded: id), 1])
             }
             try journal.commit()
         }
         for start in stride(from: 0, to: count, by: group) {
-            for id in start..<min(count, start + group) { journal.append(arrivalMillis: 0, partition: [], line: [11, 1, UInt8(truncatingIfNeeded: id)]) }
+            for id in start..<min(count, start + group) { journal.append([11, 1, UInt8(truncatingIfNeeded: id)]) }
             try journal.commit()
         }
         let journalRate = Double(count) / (Double(hy_monotonic_ns() - journalStart) / 1e9)

@@ -1,5 +1,6 @@
 import Broker
 import CSystem
+import Durable
 import JSON
 import MQTT
 import Rules
@@ -74,6 +75,10 @@ public final class RulesEngine: PublishTap {
     /// Records for each stream (same index) from the current event-loop round, handed over
     /// together at its end (`roundEnded`).
     private let outbox: Mutex<[[StreamRecord]]>
+    /// Per stream, records waiting for a prerequisite (a QoS 2 id durable in the session
+    /// log) and every later record of that stream behind them: a stream receives its
+    /// records in the order of their numbers.
+    private let parked: Mutex<[[(record: StreamRecord, prerequisite: DurabilityMark?)]]>
     private let flowControl: FlowControl?
     private let logger: Logger
 
@@ -81,6 +86,7 @@ public final class RulesEngine: PublishTap {
         self.streams = streams.values.sorted { $0.config.name < $1.config.name }
         let streamIndex = Dictionary(uniqueKeysWithValues: self.streams.enumerated().map { ($1.config.name, $0) })
         outbox = Mutex(Array(repeating: [], count: streamIndex.count))
+        parked = Mutex(Array(repeating: [], count: streamIndex.count))
         self.flowControl = flowControl
         rules = pipelines.rules.filter { !$0.disabled }.map { CompiledRule($0, streamIndex: streamIndex) }
         for rule in rules { index.insert(rule.definition.statement.topicFilter, rule) }
@@ -90,7 +96,29 @@ public final class RulesEngine: PublishTap {
 
     public var ruleCount: Int { rules.count }
 
-    public func publishAccepted(_ message: Message, ack: PendingAck?) {
+    public var logs: [Watermark] { streams.map(\.watermark) }
+
+    public func publishAccepted(_ message: Message, marks: inout DurabilityMarks) {
+        evaluate(message, marks: &marks, only: nil)
+    }
+
+    /// Streams whose journal lost the first copy get the records again; the others, and
+    /// republish actions (their messages were routed exactly once), do not.
+    public func publishResent(_ message: Message, previous: [LogMark]?, marks: inout DurabilityMarks) {
+        var lost: Set<Int> = []
+        for (index, stream) in streams.enumerated() {
+            guard let previous else {
+                lost.insert(index)  // a log of an older format did not say: at-least-once
+                continue
+            }
+            if let mark = previous.first(where: { $0.log == stream.watermark.name }), !stream.watermark.isDurable(mark.last) { lost.insert(index) }
+        }
+        guard !lost.isEmpty else { return }
+        evaluate(message, marks: &marks, only: lost)
+    }
+
+    /// `only`: the streams to hand records to (nil: every action runs).
+    private func evaluate(_ message: Message, marks: inout DurabilityMarks, only: Set<Int>?) {
         let matching = matches.withLock { cache in
             if let known = cache[message.topic] { return known }
             let topicOnly = MessageContext(topic: message.topic, payload: [], timestamp: 0)
@@ -108,10 +136,10 @@ public final class RulesEngine: PublishTap {
         let context = MessageContext(
             topic: message.topic, payload: message.payload, clientId: message.clientId, username: message.username,
             timestamp: seconds * 1000 + Int64(nanos / 1_000_000))
-        for match in matching { run(match, context, message, ack) }
+        for match in matching { run(match, context, message, &marks, only) }
     }
 
-    private func run(_ match: RuleMatch, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
+    private func run(_ match: RuleMatch, _ context: MessageContext, _ message: Message, _ marks: inout DurabilityMarks, _ only: Set<Int>?) {
         let rule = match.rule
         let definition = rule.definition
         rule.metrics.matched.add(1, ordering: .relaxed)
@@ -119,7 +147,7 @@ public final class RulesEngine: PublishTap {
             if let fields = rule.spliceFields, let spliced = try definition.statement.evaluateSpliced(context, fields: fields, suffix: match.suffix, newline: true) {
                 guard case let .line(line, added) = spliced else { return }  // filtered
                 rule.metrics.passed.add(1, ordering: .relaxed)
-                deliver(.line(line, added: added), rule, context, message, ack)  // no array for the one output
+                deliver(.line(line, added: added), rule, context, message, &marks, only)  // no array for the one output
                 rule.metrics.outputs.add(1, ordering: .relaxed)
                 return
             }
@@ -128,25 +156,28 @@ public final class RulesEngine: PublishTap {
             case .filtered: return
             case let .records(records):
                 rule.metrics.passed.add(1, ordering: .relaxed)
-                for record in records { deliver(.value(record), rule, context, message, ack) }
+                for record in records { deliver(.value(record), rule, context, message, &marks, only) }
                 rule.metrics.outputs.add(UInt64(records.count), ordering: .relaxed)
             }
         } catch {
-            fail(rule, context, message, ack, action: "rule", resource: definition.name, reason: error.message)
+            fail(rule, context, message, &marks, only, action: "rule", resource: definition.name, reason: error.message)
         }
     }
 
     /// Hands one output of `rule` to each of its actions.
-    private func deliver(_ output: RuleOutput, _ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?) {
+    private func deliver(_ output: RuleOutput, _ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ marks: inout DurabilityMarks, _ only: Set<Int>?) {
         for (action, target) in zip(rule.definition.actions, rule.streamTargets) {
-            if let reason = perform(action, target: target, output: output, rule: rule.definition.name, context: context, message: message, ack: ack) {
-                fail(rule, context, message, ack, action: action.kind, resource: action.resource, reason: reason)
+            if let only, !(target.map(only.contains) ?? false) { continue }
+            if let reason = perform(action, target: target, output: output, rule: rule.definition.name, context: context, message: message, marks: &marks) {
+                fail(rule, context, message, &marks, only, action: action.kind, resource: action.resource, reason: reason)
             }
         }
     }
 
     /// Runs one action (`target`: its stream's index); returns why it failed, or nil.
-    private func perform(_ action: RuleAction, target: Int?, output: RuleOutput, rule: String, context: MessageContext, message: Message, ack: PendingAck?) -> String? {
+    private func perform(
+        _ action: RuleAction, target: Int?, output: RuleOutput, rule: String, context: MessageContext, message: Message, marks: inout DurabilityMarks
+    ) -> String? {
         let hops = message.hops
         switch action {
         case let .republish(template, qos):
@@ -174,26 +205,37 @@ public final class RulesEngine: PublishTap {
                 flowControl.pause(publisherOf: message, reason: stream.pauseReason)
                 stream.pausedPublishers()
             }
-            // The publish is acknowledged only once the stream's journal has the record.
-            ack?.hold()
+            // The event loop numbers the record; the publish is acknowledged once the
+            // stream's watermark has passed that number.
+            let sequence = stream.reserveSequence()
+            marks.add(stream.watermark, sequence)
             let record: StreamRecord
             switch output {
             case let .value(value):
                 record = StreamRecord(
                     record: value, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, waiter: ack)
+                    sequence: sequence, sizeHint: message.payload.count)
             case let .line(line, added):
                 record = StreamRecord(
                     line: line, addedFields: added, arrivalMillis: context.timestamp, rule: rule, topic: context.topic, clientId: context.clientId,
-                    sizeHint: message.payload.count, waiter: ack)
+                    sequence: sequence, sizeHint: message.payload.count)
             }
-            outbox.withLock { $0[target].append(record) }
+            let prerequisite = marks.prerequisite
+            let queued = parked.withLock { parked in
+                guard prerequisite != nil || !parked[target].isEmpty else { return false }
+                parked[target].append((record, prerequisite))
+                return true
+            }
+            if !queued { outbox.withLock { $0[target].append(record) } }
             return nil
         }
     }
 
     /// Counts and logs a failure and hands IoT Core's error record to the errorAction.
-    private func fail(_ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ ack: PendingAck?, action: String, resource: String, reason: String) {
+    private func fail(
+        _ rule: CompiledRule, _ context: MessageContext, _ message: Message, _ marks: inout DurabilityMarks, _ only: Set<Int>?, action: String, resource: String,
+        reason: String
+    ) {
         let failures = rule.metrics.failed.add(1, ordering: .relaxed).newValue
         let definition = rule.definition
         let now = context.timestamp / 1000
@@ -201,6 +243,7 @@ public final class RulesEngine: PublishTap {
             logger.warning("rule failed rule=\(definition.name) client=\(message.clientId) topic=\(message.topic) action=\(action) failures_total=\(failures) reason=\"\(reason)\"")
         }
         guard let errorAction = definition.errorAction else { return }
+        if let only, !(rule.errorStreamTarget.map(only.contains) ?? false) { return }
         let record: JSONValue = [
             "ruleName": .string(definition.name),
             "topic": .string(message.topic),
@@ -208,13 +251,21 @@ public final class RulesEngine: PublishTap {
             "base64OriginalPayload": .string(Base64.encode(message.payload)),
             "failures": [["failedAction": .string(action), "failedResource": .string(resource), "errorMessage": .string(reason)]],
         ]
-        if let reason = perform(errorAction, target: rule.errorStreamTarget, output: .value(record), rule: definition.name, context: context, message: message, ack: ack) {
+        if let reason = perform(errorAction, target: rule.errorStreamTarget, output: .value(record), rule: definition.name, context: context, message: message, marks: &marks) {
             logger.warning("rule errorAction failed rule=\(definition.name) action=\(errorAction.kind) reason=\"\(reason)\"")
         }
     }
 
     public func roundEnded() {
         outbox.withLock { outbox in
+            parked.withLock { parked in
+                for index in parked.indices where !parked[index].isEmpty {
+                    let ready = parked[index].prefix { $0.prerequisite?.isDurable ?? true }.count
+                    guard ready > 0 else { continue }
+                    outbox[index].append(contentsOf: parked[index][..<ready].map(\.record))
+                    parked[index].removeFirst(ready)
+                }
+            }
             for index in outbox.indices where !outbox[index].isEmpty {
                 streams[index].submit(contentsOf: &outbox[index])
             }

@@ -10,6 +10,9 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case migrationMissing(version: Int, name: String)
     /// A file in Migrations/ that is not `NNNN_description.sql`, or a duplicate version.
     case invalidMigrationFile(file: String, reason: String)
+    /// The caller of a transaction refused to commit it (something that must be durable
+    /// before the commit was not); it was rolled back.
+    case rolledBack(reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "migration \(version) (\(name)) was applied but its file is gone"
         case let .invalidMigrationFile(file, reason):
             return "\(file): \(reason)"
+        case let .rolledBack(reason):
+            return "transaction rolled back: \(reason)"
         }
     }
 }

@@ -53,6 +53,14 @@ public struct Batch: Sendable {
     /// Highest journal sequence number in the batch (what the journal may reclaim once
     /// the file is durable).
     public internal(set) var lastSequence: UInt64 = 0
+    /// The journal sequence of each record, in order.
+    public internal(set) var sequences: [UInt64] = []
+    /// Lowest and highest sequence of the records journaled for this batch's own target
+    /// (empty range: none), and those that came from another target (rerouted on the way:
+    /// too many partitions). Together they name the file's records in the delivery manifest.
+    public internal(set) var nativeFirst: UInt64 = .max
+    public internal(set) var nativeLast: UInt64 = 0
+    public internal(set) var rerouted: [UInt64] = []
 }
 
 /// One open batch per partition (Vector's partitioned batcher): the timer starts with the
@@ -81,7 +89,9 @@ public struct Batcher: Sendable {
     /// Adds one record (its NDJSON line, newline included). The open batch is changed in
     /// place in the dictionary (one `inout` access): reading `open.values[i].field` copies
     /// the whole batch out and back — measured as most of the batch thread's time.
-    public mutating func add(_ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin = .unknown) -> Outcome {
+    public mutating func add(
+        _ line: [UInt8], partition: [String], arrivalMillis: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin = .unknown, rerouted: Bool = false
+    ) -> Outcome {
         let index: Dictionary<[String], Batch>.Index
         if let existing = open.index(forKey: partition) {
             index = existing
@@ -91,7 +101,8 @@ public struct Batcher: Sendable {
             index = open.index(forKey: partition)!
         }
         let policy = policy
-        let (overflowed, full) = Self.append(line, to: &open.values[index], policy: policy, arrivalMillis: arrivalMillis, sequence: sequence, now: now, origin: origin)
+        let (overflowed, full) = Self.append(
+            line, to: &open.values[index], policy: policy, arrivalMillis: arrivalMillis, sequence: sequence, now: now, origin: origin, rerouted: rerouted)
         var closed: [Batch] = []
         if let overflowed { closed.append(overflowed) }
         if full { closed.append(open.remove(at: index).value) }
@@ -101,7 +112,8 @@ public struct Batcher: Sendable {
     /// Appends to `batch`; a record that would overflow it first closes it (returned) and
     /// starts a new one. `full`: the batch reached a limit (size, count, or a zero interval).
     private static func append(
-        _ line: [UInt8], to batch: inout Batch, policy: BufferingPolicy, arrivalMillis: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin
+        _ line: [UInt8], to batch: inout Batch, policy: BufferingPolicy, arrivalMillis: Int64, sequence: UInt64, now: Int64, origin: RecordOrigin,
+        rerouted: Bool
     ) -> (overflowed: Batch?, full: Bool) {
         var overflowed: Batch?
         if batch.records > 0 && batch.data.count + line.count > policy.maxBytes {
@@ -113,6 +125,13 @@ public struct Batcher: Sendable {
         batch.origins.append(origin)
         batch.lastSequence = max(batch.lastSequence, sequence)
         batch.firstSequence = min(batch.firstSequence, sequence)
+        batch.sequences.append(sequence)
+        if rerouted {
+            batch.rerouted.append(sequence)
+        } else {
+            batch.nativeFirst = min(batch.nativeFirst, sequence)
+            batch.nativeLast = max(batch.nativeLast, sequence)
+        }
         let full = batch.data.count >= policy.maxBytes || (policy.maxRecords.map { batch.records >= $0 } ?? false) || policy.intervalMillis == 0
         return (overflowed, full)
     }

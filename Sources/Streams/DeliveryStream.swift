@@ -23,33 +23,35 @@ public final class StreamRecord: Sendable {
     public let rule: String
     public let topic: String
     public let clientId: String
-    /// Told (on the stream's thread) once the record is in the on-disk journal.
-    public let waiter: (any DurabilityWaiter)?
+    /// Its number in the stream's journal, from `DeliveryStream.reserveSequence()`: the
+    /// event loop numbers what it hands the stream, and the publish's acknowledgement waits
+    /// until the stream's watermark passes this number.
+    public let sequence: UInt64
     /// Approximate bytes (the message payload), counted against `maxJournalMiB` until the
     /// stream has journaled the record.
     public let sizeHint: Int
 
     convenience init(record: JSONValue, arrivalMillis: Int64, origin: RecordOrigin) {
-        self.init(record: record, arrivalMillis: arrivalMillis, rule: origin.rule, topic: origin.topic, clientId: origin.clientId)
+        self.init(record: record, arrivalMillis: arrivalMillis, rule: origin.rule, topic: origin.topic, clientId: origin.clientId, sequence: 0)
     }
 
     public convenience init(
-        record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0, waiter: (any DurabilityWaiter)? = nil
+        record: JSONValue, arrivalMillis: Int64, rule: String, topic: String, clientId: String, sequence: UInt64, sizeHint: Int = 0
     ) {
-        self.init(record, nil, [], arrivalMillis, rule, topic, clientId, sizeHint, waiter)
+        self.init(record, nil, [], arrivalMillis, rule, topic, clientId, sequence, sizeHint)
     }
 
     /// A spliced rule output: the record as bytes, one line ending with `\n`.
     public convenience init(
-        line: [UInt8], addedFields: [(String, JSONValue)], arrivalMillis: Int64, rule: String, topic: String, clientId: String, sizeHint: Int = 0,
-        waiter: (any DurabilityWaiter)? = nil
+        line: [UInt8], addedFields: [(String, JSONValue)], arrivalMillis: Int64, rule: String, topic: String, clientId: String, sequence: UInt64,
+        sizeHint: Int = 0
     ) {
-        self.init(.null, line, addedFields, arrivalMillis, rule, topic, clientId, sizeHint, waiter)
+        self.init(.null, line, addedFields, arrivalMillis, rule, topic, clientId, sequence, sizeHint)
     }
 
     private init(
         _ record: JSONValue, _ line: [UInt8]?, _ addedFields: [(String, JSONValue)], _ arrivalMillis: Int64, _ rule: String, _ topic: String,
-        _ clientId: String, _ sizeHint: Int, _ waiter: (any DurabilityWaiter)?
+        _ clientId: String, _ sequence: UInt64, _ sizeHint: Int
     ) {
         self.record = record
         self.line = line
@@ -58,8 +60,8 @@ public final class StreamRecord: Sendable {
         self.rule = rule
         self.topic = topic
         self.clientId = clientId
+        self.sequence = sequence
         self.sizeHint = sizeHint
-        self.waiter = waiter
     }
 
     var origin: RecordOrigin { RecordOrigin(rule: rule, topic: topic, clientId: clientId) }
@@ -96,6 +98,9 @@ public final class StreamMetrics: Sendable {
     public let writeFailures = Atomic<UInt64>(0)
     public let journalBytes = Atomic<Int>(0)
     public let recoveredRecords = Atomic<UInt64>(0)
+    /// Records found in the journal at start that were already in the lake or the table
+    /// (not written again).
+    public let skippedRecords = Atomic<UInt64>(0)
     /// Bytes handed to the stream and not yet journaled.
     public let pendingBytes = Atomic<Int>(0)
     /// Publishers were paused for this stream and wait for it to drain.
@@ -105,13 +110,21 @@ public final class StreamMetrics: Sendable {
 }
 
 /// A Firehose-like delivery stream into the lake: records are journaled (one fsync per
-/// group) and acknowledged on the stream's journal thread, then buffered per partition and
-/// written as files on its batch thread; the journal span of a file is reclaimed once the
-/// file is durable. The broker's event loop never waits for a disk, and an acknowledgement
-/// never waits behind a file being written (measured: see docs/benchmarks.md).
+/// group) on the stream's journal thread, which advances the stream's `watermark` (the
+/// broker acknowledges a publish once the watermark passes its records), then buffered per
+/// partition and written as files on its batch thread; the journal span of a file is
+/// reclaimed once the file is durable. Exactly-once into the sink: the delivery manifest
+/// (lake) or `hydrant_stream_offsets` (SQLite) says which journaled records a sink already
+/// has, and recovery replays only the others (docs/design-notes.md, "Exactly-once").
+/// The broker's event loop never waits for a disk, and an acknowledgement never waits
+/// behind a file being written (measured: see docs/benchmarks.md).
 public final class DeliveryStream: Sendable {
     public let config: StreamConfig
     public let metrics = StreamMetrics()
+    /// How far the journal is durable (advanced once per commit group).
+    public let watermark: Watermark
+    /// The last sequence number handed out (`reserveSequence`).
+    private let sequencer = Atomic<UInt64>(0)
     private let inbox = Mutex<[StreamRecord]>([])
     private let wakeFD: Int32
     /// Committed records from the journal thread to the batch thread.
@@ -158,27 +171,71 @@ public final class DeliveryStream: Sendable {
         self.onDrained = onDrained
         wakeFD = hy_eventfd()
         batchWakeFD = hy_eventfd()
-        let journal = try StreamError.wrap { () throws(DurableError) in try Journal(directory: journalRoot + "/" + config.name) }
-        let recovery = try StreamError.wrap { () throws(DurableError) in try journal.recover() }
-        for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
-        if !recovery.records.isEmpty {
-            log("stream=\(config.name) recovered \(recovery.records.count) journaled records not yet delivered")
+        watermark = Watermark(name: "stream/" + config.name)
+        let directory = journalRoot + "/" + config.name
+        let journal = try StreamError.wrap { () throws(DurableError) in try Journal(directory: directory) }
+        var records: [JournaledRecord] = []
+        var undecodable = 0
+        let recovery = try StreamError.wrap { () throws(DurableError) in
+            try journal.recover { record in
+                if let decoded = StreamRecordCodec.decode(record) { records.append(decoded) } else { undecodable += 1 }
+            }
         }
-        metrics.recoveredRecords.store(UInt64(recovery.records.count), ordering: .relaxed)
+        for repair in recovery.repairs { log("stream=\(config.name) journal repaired: \(repair)") }
+        if undecodable > 0 { throw .durable(.corruptJournal(path: directory, offset: 0, reason: "\(undecodable) records this version cannot read")) }
+        let manifest = try StreamError.wrap { () throws(DurableError) in try DeliveryManifest(directory: directory + "/delivered") }
+        let writer = LakeWriter(root: lakeRoot, stream: config.name, compression: compression)
+        // What a sink already has: spans whose file exists, and the table's committed spans.
+        var spans = manifest.spans.filter { $0.path.isEmpty || writer.exists($0.path) }
+        if table != nil {
+            do throws(StorageError) {
+                spans += try table!.deliveredSpans(stream: config.name)
+            } catch {
+                throw .invalidSetting(path: "destination.sqlite.table", message: "\(error)")
+            }
+        }
+        let delivered = manifest.delivered
+        let replay = records.filter { record in record.sequence > delivered && !spans.contains { $0.covers(record) } }
+        if !records.isEmpty {
+            log("stream=\(config.name) recovered \(replay.count) journaled records not yet delivered"
+                + (records.count > replay.count ? " (\(records.count - replay.count) already delivered, not written again)" : ""))
+        }
+        metrics.recoveredRecords.store(UInt64(replay.count), ordering: .relaxed)
+        metrics.skippedRecords.store(UInt64(records.count - replay.count), ordering: .relaxed)
         metrics.journalBytes.store(journal.sizeBytes, ordering: .relaxed)
-        let intake = StreamIntake(config: config, prefix: prefix, journal: journal, metrics: metrics, log: log)
-        let batches = StreamBatches(
-            config: config, prefix: prefix, errorPrefix: errorPrefix,
-            writer: LakeWriter(root: lakeRoot, stream: config.name, compression: compression), table: table, metrics: metrics, log: log)
+        // This run numbers from a new epoch, written down before the first number goes out.
+        let lastDurable = max(journal.committedSequence, delivered, spans.map(\.highest).max() ?? 0)
+        let previousEpoch = max(manifest.lastEpoch, Watermark.epoch(of: lastDurable))
+        let hadRun = manifest.lastEpoch > 0 || lastDurable > 0
+        let epoch = previousEpoch + 1
+        let endedAt = Watermark.epoch(of: lastDurable) == previousEpoch ? lastDurable : Watermark.firstSequence(ofEpoch: previousEpoch)
+        try StreamError.wrap { () throws(DurableError) in
+            try manifest.beginRun(epoch: epoch, previous: hadRun ? (previousEpoch, endedAt) : nil)
+        }
+        journal.skip(through: Watermark.firstSequence(ofEpoch: epoch))
+        sequencer.store(Watermark.firstSequence(ofEpoch: epoch), ordering: .relaxed)
+        watermark.recovered(runs: manifest.runs, through: journal.committedSequence)
+        let intake = StreamIntake(config: config, prefix: prefix, journal: journal, watermark: watermark, metrics: metrics, log: log)
+        var batches = StreamBatches(
+            config: config, prefix: prefix, errorPrefix: errorPrefix, writer: writer, table: table, manifest: manifest, metrics: metrics, log: log)
+        batches.received = lastDurable
+        let initial = batches
         ThreadLauncher { [self] in
-            var batches = batches
-            batches.replay(recovery.records)
+            var batches = initial
+            batches.replay(replay)
             runBatches(&batches)
         }.start()
         ThreadLauncher { [self] in
             var intake = intake
             runIntake(&intake)
         }.start()
+    }
+
+    /// The next sequence number of this stream's journal, for a record about to be handed
+    /// to `submit`. One producer at a time (the event loop): records must reach `submit` in
+    /// the order of their numbers.
+    public func reserveSequence() -> UInt64 {
+        sequencer.add(1, ordering: .relaxed).newValue
     }
 
     deinit {
@@ -221,7 +278,8 @@ public final class DeliveryStream: Sendable {
         }
     }
 
-    /// Hands a record to the stream (any thread). Its waiter is told once it is journaled.
+    /// Hands a record to the stream (its producer's thread); `watermark` passes its
+    /// sequence once it is journaled.
     public func submit(_ record: StreamRecord) {
         var one = [record]
         submit(contentsOf: &one)
@@ -315,7 +373,7 @@ public final class DeliveryStream: Sendable {
             batches.process(records, now: StreamBatches.monotonicMillis())
             records.removeAll(keepingCapacity: true)
             if last { batches.shutdown() }
-            let through = batches.delivered
+            let through = batches.persistDelivered(now: StreamBatches.monotonicMillis(), force: last)
             if through > delivered.load(ordering: .relaxed) {
                 delivered.store(through, ordering: .releasing)
                 _ = hy_eventfd_signal(wakeFD)  // the journal thread reclaims

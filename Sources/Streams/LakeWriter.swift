@@ -33,22 +33,29 @@ public struct LakeWriter: Sendable {
         return "\(stream)-\(version)-\(time)-\(uuid).ndjson" + (compression == .gzip ? ".gz" : "")
     }
 
-    /// Writes `data` under `prefix` (a rendered, relative directory); returns the object's
-    /// path relative to the lake root.
-    @discardableResult
-    public func write(_ data: [UInt8], prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
-        try write(ChunkedBytes(data), prefix: prefix, arrivalMillis: arrivalMillis)
+    /// The path (relative to the lake root) of the object for a batch whose oldest record
+    /// arrived at `arrivalMillis`, under `prefix` (a rendered, relative directory).
+    public func relativePath(prefix: String, arrivalMillis: Int64, uuid: String) -> String {
+        let directory = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        return directory + objectName(arrivalMillis: arrivalMillis, uuid: uuid)
     }
 
+    /// Writes `data` under `prefix` with a random name; returns the path relative to the root.
     @discardableResult
-    public func write(_ data: ChunkedBytes, prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
-        let directory = root + "/" + prefix
-        try FileSystem.makeDirectories(directory)
-        let name = objectName(arrivalMillis: arrivalMillis, uuid: RandomUUID.make())
-        let final = directory + (directory.hasSuffix("/") ? "" : "/") + name
-        let temporary = FileSystem.parent(of: final) + "/." + name + ".tmp"
+    public func write(_ data: [UInt8], prefix: String, arrivalMillis: Int64) throws(DurableError) -> String {
+        let path = relativePath(prefix: prefix, arrivalMillis: arrivalMillis, uuid: RandomUUID.make())
+        try write(ChunkedBytes(data), relativePath: path)
+        return path
+    }
+
+    /// Writes `data` as the object at `relativePath`, replacing one of that name.
+    public func write(_ data: ChunkedBytes, relativePath: String) throws(DurableError) {
+        let final = root + "/" + relativePath
+        try FileSystem.makeDirectories(FileSystem.parent(of: final))
+        let temporary = FileSystem.parent(of: final) + "/." + final.split(separator: "/").last! + ".tmp"
         let bytes = compression == .gzip ? ChunkedBytes(Gzip.compress(data.joined)) : data
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        // O_TRUNC: a temp file left by a crash while writing this same object is rewritten.
+        let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: temporary, errno: errno) }
         do throws(DurableError) {
             try FileSystem.writeAll(fd, bytes, path: temporary)
@@ -65,6 +72,17 @@ public struct LakeWriter: Sendable {
             throw .io(operation: "rename", path: final, errno: code)
         }
         try FileSystem.syncDirectory(FileSystem.parent(of: final))
-        return String(final.dropFirst(root.count + 1))
+    }
+
+    /// Recovery: whether the object at `relativePath` exists; if so its directory is
+    /// fsynced (a rename the crash left unsynced is made durable before it is relied on)
+    /// and a temp file beside it is removed.
+    public func exists(_ relativePath: String) -> Bool {
+        let final = root + "/" + relativePath
+        let temporary = FileSystem.parent(of: final) + "/." + final.split(separator: "/").last! + ".tmp"
+        unlink(temporary)
+        guard access(final, F_OK) == 0 else { return false }
+        try? FileSystem.syncDirectory(FileSystem.parent(of: final))
+        return true
     }
 }

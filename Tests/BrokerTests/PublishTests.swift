@@ -1,3 +1,4 @@
+import Durable
 import Foundation
 import Broker
 import HydrantTesting
@@ -175,7 +176,7 @@ final class RecordingTap: PublishTap {
     /// Messages handed over by the end of their round (`roundEnded`).
     let handedOver = Locked<[Message]>([])
 
-    func publishAccepted(_ message: Message, ack: PendingAck?) {
+    func publishAccepted(_ message: Message, marks: inout DurabilityMarks) {
         messages.withLock { $0.append(message) }
     }
 

@@ -76,13 +76,13 @@ import Testing
         let sub = try broker.client("sys")
         try sub.subscribe("$SYS/broker/#")
         var values: [String: String] = [:]
-        while values.count < 11 {
+        while values.count < 12 {
             let message = try sub.receivePublish(timeout: 3)
             values[message.topic] = message.text
         }
         #expect(values["$SYS/broker/version"]?.hasPrefix("hydrant ") == true)
         #expect(values["$SYS/broker/uptime"]?.hasSuffix(" seconds") == true)
-        for name in ["clients/connected", "clients/total", "messages/received", "messages/sent", "publish/messages/dropped",
+        for name in ["clients/connected", "clients/total", "messages/received", "messages/sent", "publish/messages/dropped", "publish/messages/resent",
                      "subscriptions/count", "retained messages/count", "load/bytes/received", "load/bytes/sent"] {
             #expect(values["$SYS/broker/" + name].flatMap { Int($0) } != nil, "\(name)")
         }

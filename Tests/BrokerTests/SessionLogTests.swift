@@ -24,7 +24,9 @@ import Testing
         .inflight(session: 2, message: 100, qos: .atLeastOnce, retain: true, packetId: 1, fromQueue: false),
         .pubrecReceived(session: 2, packetId: 17),
         .completed(session: 2, packetId: 18),
-        .incomingQoS2(session: 3, packetId: 4096),
+        .incomingQoS2(session: 3, packetId: 4096, marks: nil),
+        .incomingQoS2(session: 3, packetId: 4097, marks: []),
+        .incomingQoS2(session: 3, packetId: 4098, marks: [LogMark(log: "stream/a", first: 1 << 44 + 1, last: 1 << 44 + 3), LogMark(log: "stream/ü", first: 7, last: 7)]),
         .incomingReleased(session: 3, packetId: 4096),
     ]
 
@@ -74,8 +76,8 @@ import Testing
                 .inflight(session: logger, message: 2, qos: .exactlyOnce, retain: false, packetId: 11, fromQueue: true),
                 .completed(session: logger, packetId: 10),
                 .pubrecReceived(session: logger, packetId: 11),
-                .incomingQoS2(session: logger, packetId: 5),
-                .incomingQoS2(session: logger, packetId: 6),
+                .incomingQoS2(session: logger, packetId: 5, marks: nil),
+                .incomingQoS2(session: logger, packetId: 6, marks: [LogMark(log: "stream/s", first: 9, last: 10)]),
                 .incomingReleased(session: logger, packetId: 5),
             ] {
                 log.append(record)
@@ -94,7 +96,7 @@ import Testing
         #expect(session.inflight.first?.delivery.message.topic == "a/2")
         #expect(session.queued.map { String(decoding: $0.message.payload, as: UTF8.self) } == ["three"])
         #expect(session.queued.first?.retain == true)
-        #expect(session.incomingQoS2 == [6])
+        #expect(session.incomingQoS2 == [6: [LogMark(log: "stream/s", first: 9, last: 10)]])
         // New ids continue after the restored ones.
         #expect(log.lastSessionId == 2)
         #expect(log.lastMessageId == 3)
@@ -132,12 +134,12 @@ import Testing
         _ = try journal.recover()
         var bytes: [UInt8] = []
         StateRecord.snapshotBegin(version: 99).encode(into: &bytes)
-        journal.append(arrivalMillis: 0, partition: [], line: bytes)
+        journal.append(bytes)
         try journal.commit()
         #expect {
             _ = try SessionLog(directory: directory.path)
         } throws: { error in
-            "\(error)".contains("state format 99") && "\(error)".contains("reads format 1")
+            "\(error)".contains("state format 99") && "\(error)".contains("reads format \(StateRecord.formatVersion)")
         }
 
         let other = try TemporaryDirectory(prefix: "hydrant-sessions")
@@ -146,7 +148,7 @@ import Testing
         _ = try headless.recover()
         bytes = []
         StateRecord.sessionOpen(session: 1, clientId: "x").encode(into: &bytes)
-        headless.append(arrivalMillis: 0, partition: [], line: bytes)
+        headless.append(bytes)
         try headless.commit()
         #expect {
             _ = try SessionLog(directory: other.path)

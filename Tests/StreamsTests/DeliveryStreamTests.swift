@@ -5,13 +5,6 @@ import Storage
 import Streams
 import Testing
 
-/// Counts the records a stream reports durable.
-final class DurableCount: DurabilityWaiter {
-    let count = Locked(0)
-    var value: Int { count.value }
-    func recordDurable() { count.increment() }
-}
-
 /// A delivery stream in-process: journal, batches, files, error output, retries.
 @Suite struct DeliveryStreamTests {
     func makeStream(_ settings: String, root: String) throws -> DeliveryStream {
@@ -28,8 +21,19 @@ final class DurableCount: DurabilityWaiter {
         (try? String(contentsOfFile: root + "/lake/" + file, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
     }
 
-    func record(_ json: JSONValue, waiter: DurableCount? = nil) -> StreamRecord {
-        StreamRecord(record: json, arrivalMillis: 1_795_856_707_123, rule: "r", topic: "t/1", clientId: "c", waiter: waiter)
+    /// Hands `json` to `stream` as the rules engine would (numbered first); returns its number.
+    @discardableResult
+    func submit(_ json: JSONValue, to stream: DeliveryStream) -> UInt64 {
+        let sequence = stream.reserveSequence()
+        stream.submit(StreamRecord(record: json, arrivalMillis: 1_795_856_707_123, rule: "r", topic: "t/1", clientId: "c", sequence: sequence))
+        return sequence
+    }
+
+    /// Waits (bounded) until the stream's watermark passes `sequence`.
+    func waitDurable(_ stream: DeliveryStream, _ sequence: UInt64) -> Bool {
+        let deadline = Date().addingTimeInterval(5)
+        while !stream.watermark.covers(sequence) && Date() < deadline { usleep(2_000) }
+        return stream.watermark.covers(sequence)
     }
 
     @Test func partitionsErrorsAndDurabilityCallbacks() throws {
@@ -38,12 +42,12 @@ final class DurableCount: DurabilityWaiter {
         let stream = try makeStream("""
             {"destination": {"lake": {"prefix": "s/k=!{partitionKeyFromQuery:k}/"}}, "maxActivePartitions": 2, "maxRecordKiB": 1}
             """, root: root)
-        let durable = DurableCount()
-        for k in ["a", "b", "a", "c"] { stream.submit(record(["k": .string(k), "v": 1], waiter: durable)) }
-        stream.submit(record(["v": 2]))  // no partition key
-        stream.submit(record(["k": "a", "blob": .string(String(repeating: "x", count: 2000))]))
+        var last: UInt64 = 0
+        for k in ["a", "b", "a", "c"] { last = submit(["k": .string(k), "v": 1], to: stream) }
+        #expect(waitDurable(stream, last))
+        submit(["v": 2], to: stream)  // no partition key
+        submit(["k": "a", "blob": .string(String(repeating: "x", count: 2000))], to: stream)
         stream.shutdown()
-        #expect(durable.value == 4)
         let all = files(root)
         #expect(all.filter { $0.hasPrefix("s/k=a/year=2026/month=11/day=28/hour=09/s-1-2026-11-28-09-05-07-") }.count == 1)
         #expect(all.filter { $0.hasPrefix("s/k=b/") }.count == 1)
@@ -91,7 +95,7 @@ final class DurableCount: DurabilityWaiter {
         // with a full or read-only disk, without needing either.
         #expect(FileManager.default.createFile(atPath: root + "/lake/s", contents: Data()))
         let stream = try makeStream(#"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 0}}"#, root: root)
-        stream.submit(record(["n": 1]))
+        submit(["n": 1], to: stream)
         let deadline = Date().addingTimeInterval(5)
         while stream.metrics.writeFailures.load(ordering: .relaxed) == 0 && Date() < deadline { usleep(10_000) }
         #expect(stream.metrics.writeFailures.load(ordering: .relaxed) >= 1)
@@ -109,7 +113,7 @@ final class DurableCount: DurabilityWaiter {
         try FileManager.default.createDirectory(atPath: root + "/lake", withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: root + "/lake/s", contents: Data()))
         let stream = try makeStream(#"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 0}, "retrySeconds": 0}"#, root: root)
-        stream.submit(record(["n": 1]))
+        submit(["n": 1], to: stream)
         let deadline = Date().addingTimeInterval(8)
         while files(root).isEmpty && Date() < deadline { usleep(20_000) }
         stream.shutdown()
@@ -129,11 +133,9 @@ final class DurableCount: DurabilityWaiter {
         let settings = #"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 900}}"#
         do {
             let stream = try makeStream(settings, root: root)
-            let durable = DurableCount()
-            for n in 1...5 { stream.submit(record(["n": .int(Int64(n))], waiter: durable)) }
-            let deadline = Date().addingTimeInterval(5)
-            while durable.value < 5 && Date() < deadline { usleep(5_000) }
-            #expect(durable.value == 5)
+            var last: UInt64 = 0
+            for n in 1...5 { last = submit(["n": .int(Int64(n))], to: stream) }
+            #expect(waitDurable(stream, last))
             #expect(files(root).isEmpty)  // still buffered: no shutdown, like a kill -9
         }
         let restarted = try makeStream(settings, root: root)
@@ -164,10 +166,10 @@ final class Locked: @unchecked Sendable {
             case let .success(config) = StreamConfig.parse(name: "tab", settings)
         else { Issue.record("config"); return }
         let stream = try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", databasePath: database, log: { _ in })
-        stream.submit(StreamRecord(record: ["n": 1, "x": 2.5, "ok": true, "tags": ["a", "b"], "extra": "ignored"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
-        stream.submit(StreamRecord(record: ["n": 500], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
-        stream.submit(StreamRecord(record: ["x": 1.0], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
-        stream.submit(StreamRecord(record: ["n": 2, "payload": "mine"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c"))
+        stream.submit(StreamRecord(record: ["n": 1, "x": 2.5, "ok": true, "tags": ["a", "b"], "extra": "ignored"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c", sequence: stream.reserveSequence()))
+        stream.submit(StreamRecord(record: ["n": 500], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c", sequence: stream.reserveSequence()))
+        stream.submit(StreamRecord(record: ["x": 1.0], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c", sequence: stream.reserveSequence()))
+        stream.submit(StreamRecord(record: ["n": 2, "payload": "mine"], arrivalMillis: 0, rule: "r", topic: "t", clientId: "c", sequence: stream.reserveSequence()))
         stream.shutdown()
         // Read back through a separate read-only connection (busy timeout), as `hydrant query` does.
         let rows = try Database(path: database, readOnly: true).rows("SELECT n, x, ok, tags, payload FROM t ORDER BY n")

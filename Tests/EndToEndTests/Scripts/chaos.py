@@ -13,12 +13,17 @@ reconnects and resends what was not acknowledged. At the end, publishing stops, 
 publish is acknowledged, the daemon is stopped with SIGTERM, and the script checks:
 
   - every acknowledged sequence number is in the lake, in the SQLite table and at the
-    persistent subscriber (duplicates allowed and counted, except:)
+    persistent subscriber
+  - exactly once in the lake and the table (issue #12): every QoS 2 message, and every
+    QoS 1 message the publisher sent once (its PUBACK arrived on the connection it was
+    published on). A QoS 1 message paho resent after a reconnect may be there more than
+    once: the publisher's own duplicate, counted apart (`resent_duplicates`)
   - QoS 2 deliveries to the subscriber have no duplicates
   - the retained messages are the last ones set
 
-Prints `chaos: …` lines and finally `lost=<n> qos2_duplicates=<n> retained_ok=<bool>`;
-exit 0 only when lost=0, qos2_duplicates=0 and retained_ok. Every wait is bounded.
+Prints `chaos: …` lines and finally `lost=<n> sink_duplicates=<n> qos2_duplicates=<n>
+retained_ok=<bool>`; exit 0 only when lost=0, sink_duplicates=0, qos2_duplicates=0 and
+retained_ok. Every wait is bounded.
 """
 import argparse
 import glob
@@ -128,9 +133,13 @@ class Publisher:
         # thread polls is_published() instead of taking a lock in on_publish.
         self.pending = []
         self.acked = set()
+        # Sent once: acknowledged on the connection it was published on (no resend).
+        self.once = set()
+        self.epoch = 0  # connections so far (CONNACKs), bumped on paho's thread
         self.retained_last = {}  # topic -> last value published (all are acknowledged at the end)
         self.next_seq = 0
         self.client = make_client(f"chaos-{name}")
+        self.client.on_connect = self.on_connect
         self.client.max_inflight_messages_set(50)
         self.client.connect_async("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
@@ -138,15 +147,31 @@ class Publisher:
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
+    def on_connect(self, client, userdata, flags, rc, properties):
+        self.epoch += 1
+
+    @staticmethod
+    def published(info):
+        # A publish made while paho was disconnected reports "not connected" but is queued
+        # and sent on reconnect: its own flag says whether it was acknowledged since.
+        try:
+            return info.is_published()
+        except RuntimeError:
+            with info._condition:
+                return info._published
+
     def sweep(self):
         still = []
-        for info, seq in self.pending:
-            if info.is_published():
+        epoch = self.epoch
+        for info, seq, published_in in self.pending:
+            if self.published(info):
                 if seq is not None:
                     with self.lock:
                         self.acked.add(seq)
+                        if published_in == epoch:
+                            self.once.add(seq)
             else:
-                still.append((info, seq))
+                still.append((info, seq, published_in))
         self.pending = still
 
     def run(self):
@@ -162,12 +187,13 @@ class Publisher:
                 continue
             n = self.next_seq
             self.next_seq += 1
+            epoch = self.epoch
             info = self.client.publish(f"chaos/{self.name}/seq", json.dumps({"seq": n, "qos": self.qos}), qos=self.qos)
-            self.pending.append((info, n))
+            self.pending.append((info, n, epoch))
             if self.retained_every and n % self.retained_every == 0:
                 topic = f"chaos/retained/{(n // self.retained_every) % 3}"
                 info = self.client.publish(topic, str(n), qos=1, retain=True)
-                self.pending.append((info, None))
+                self.pending.append((info, None, epoch))
                 self.retained_last[topic] = str(n)
             time.sleep(0.0005)
 
@@ -311,20 +337,31 @@ def main():
     db.close()
 
     acknowledged = {(p.name, n) for p in publishers for n in p.acked}
+    # Must be exactly once in the sinks: QoS 2, and QoS 1 sent once.
+    exactly_once = {(p.name, n) for p in publishers for n in (p.acked if p.qos == 2 else p.once)}
     total_lost = 0
+    sink_duplicates = 0
     for name, seen in (("lake", lake), ("sqlite", table), ("subscriber", subscriber.received)):
         lost = sorted(acknowledged - seen.keys())
         duplicated = sum(count - 1 for count in seen.values())
         total_lost += len(lost)
-        log(f"{name}: acknowledged={len(acknowledged)} stored={len(seen)} lost={len(lost)} duplicated={duplicated}"
+        detail = ""
+        if name != "subscriber":
+            wrong = sorted(key for key, count in seen.items() if count > 1 and key in exactly_once)
+            resent = sum(count - 1 for key, count in seen.items() if count > 1 and key not in exactly_once)
+            sink_duplicates += sum(seen[key] - 1 for key in wrong)
+            detail = (f" exactly_once_expected={len(exactly_once)} duplicates={sum(seen[key] - 1 for key in wrong)}"
+                      f" resent_duplicates={resent}" + (f" first_duplicates={wrong[:10]}" if wrong else ""))
+        log(f"{name}: acknowledged={len(acknowledged)} stored={len(seen)} lost={len(lost)} duplicated={duplicated}" + detail
             + (f" first_lost={lost[:10]}" if lost else ""))
     if subscriber.qos2_dup_keys:
         log(f"QoS 2 duplicates at the subscriber (key, packet id, dup): {subscriber.qos2_dup_keys[:10]}")
     retained_ok = retained == expected_retained
     log(f"retained: expected={expected_retained} got={retained}")
-    print(f"kills={args.kills} acknowledged={len(acknowledged)} lost={total_lost} "
+    print(f"kills={args.kills} acknowledged={len(acknowledged)} lost={total_lost} sink_duplicates={sink_duplicates} "
           f"qos2_duplicates={subscriber.qos2_dups} retained_ok={retained_ok} daemon_status={status}", flush=True)
-    good = total_lost == 0 and subscriber.qos2_dups == 0 and retained_ok and status == 0 and len(acknowledged) > 0
+    good = (total_lost == 0 and sink_duplicates == 0 and subscriber.qos2_dups == 0 and retained_ok and status == 0
+            and len(acknowledged) > 0)
     return 0 if good else 1
 
 
