@@ -110,3 +110,37 @@ private func temporaryDirectory() throws -> String {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count < before)
     }
 }
+
+/// Watermarks: one store per group, integers compared; epochs tell exactly whether a
+/// number from an earlier run was made durable.
+@Suite struct WatermarkTests {
+    @Test func marksAreDurableOnceTheWatermarkPassesThem() {
+        let log = Watermark(name: "stream/s")
+        let base = Watermark.firstSequence(ofEpoch: 2)
+        log.recovered(runs: [1: Watermark.firstSequence(ofEpoch: 1) + 5], through: Watermark.firstSequence(ofEpoch: 1) + 5)
+        var marks = DurabilityMarks()
+        #expect(marks.isDurable)
+        marks.add(log, base + 1)
+        marks.add(log, base + 2)
+        #expect(marks.marks.count == 1 && marks.marks[0].first == base + 1 && marks.marks[0].last == base + 2)
+        #expect(!marks.isDurable)
+        log.advance(to: base + 1)
+        #expect(!marks.isDurable)
+        log.advance(to: base + 2)
+        #expect(marks.isDurable)
+        log.advance(to: base)  // never backwards
+        #expect(log.durableThrough == base + 2)
+    }
+
+    @Test(arguments: [(UInt64(3), true), (UInt64(5), true), (UInt64(6), false), (UInt64(1 << 44) + 200, false)] as [(UInt64, Bool)])
+    func earlierRunsAnswerFromTheirLastDurableNumber(_ offset: UInt64, _ durable: Bool) {
+        let log = Watermark(name: "stream/s")
+        let run1 = Watermark.firstSequence(ofEpoch: 1)
+        log.recovered(runs: [1: run1 + 5], through: run1 + 5)
+        // Numbers of the current run (epoch 2) handed out later and committed.
+        log.advance(to: Watermark.firstSequence(ofEpoch: 2) + 100)
+        #expect(log.isDurable(run1 + offset) == durable)
+        #expect(log.isDurable(Watermark.firstSequence(ofEpoch: 2) + 100))
+        #expect(!log.isDurable(Watermark.firstSequence(ofEpoch: 2) + 101))
+    }
+}
