@@ -86,9 +86,11 @@ public struct DurabilityMark: Sendable {
     public var isDurable: Bool { log.durableThrough >= last }
 }
 
-/// The marks one publish left in the logs it was handed to (usually none or one).
+/// The marks one publish left in the logs it was handed to: usually none or one, kept
+/// inline (an array per publish cost an allocation on the event loop's hottest path).
 public struct DurabilityMarks: Sendable {
-    public private(set) var marks: [DurabilityMark] = []
+    private var single: DurabilityMark?
+    private var more: [DurabilityMark] = []
     /// Set by whoever hands the publish over: a record that must be durable in its own log
     /// before the publish may reach any other (a QoS 2 id in the session log, so that a
     /// stream never has a publish whose id a crash made the broker forget).
@@ -98,21 +100,34 @@ public struct DurabilityMarks: Sendable {
         self.prerequisite = prerequisite
     }
 
-    public var isEmpty: Bool { marks.isEmpty }
+    public var isEmpty: Bool { single == nil }
+
+    public var marks: [DurabilityMark] {
+        guard let single else { return [] }
+        return [single] + more
+    }
 
     /// Record `sequence` of `log` belongs to this publish (sequences of one log increase).
     public mutating func add(_ log: Watermark, _ sequence: UInt64) {
-        for index in marks.indices where marks[index].log === log {
-            marks[index].last = sequence
+        guard let first = single else {
+            single = DurabilityMark(log: log, first: sequence, last: sequence)
             return
         }
-        marks.append(DurabilityMark(log: log, first: sequence, last: sequence))
+        if first.log === log {
+            single!.last = sequence
+            return
+        }
+        for index in more.indices where more[index].log === log {
+            more[index].last = sequence
+            return
+        }
+        more.append(DurabilityMark(log: log, first: sequence, last: sequence))
     }
 
     public var isDurable: Bool {
-        for mark in marks where !mark.isDurable { return false }
+        guard let single else { return true }
+        if !single.isDurable { return false }
+        for mark in more where !mark.isDurable { return false }
         return true
     }
-
-    public mutating func removeAll() { marks.removeAll(keepingCapacity: true) }
 }

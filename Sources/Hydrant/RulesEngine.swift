@@ -79,6 +79,8 @@ public final class RulesEngine: PublishTap {
     /// log) and every later record of that stream behind them: a stream receives its
     /// records in the order of their numbers.
     private let parked: Mutex<[[(record: StreamRecord, prerequisite: DurabilityMark?)]]>
+    /// Records in `parked` (the common case, none, costs no lock per record).
+    private let parkedCount = Atomic<Int>(0)
     private let flowControl: FlowControl?
     private let logger: Logger
 
@@ -221,9 +223,10 @@ public final class RulesEngine: PublishTap {
                     sequence: sequence, sizeHint: message.payload.count)
             }
             let prerequisite = marks.prerequisite
-            let queued = parked.withLock { parked in
+            let queued = (prerequisite != nil || parkedCount.load(ordering: .relaxed) > 0) && parked.withLock { parked in
                 guard prerequisite != nil || !parked[target].isEmpty else { return false }
                 parked[target].append((record, prerequisite))
+                parkedCount.add(1, ordering: .relaxed)
                 return true
             }
             if !queued { outbox.withLock { $0[target].append(record) } }
@@ -258,14 +261,15 @@ public final class RulesEngine: PublishTap {
 
     public func roundEnded() {
         outbox.withLock { outbox in
-            parked.withLock { parked in
+            if parkedCount.load(ordering: .relaxed) > 0 { parked.withLock { parked in
                 for index in parked.indices where !parked[index].isEmpty {
                     let ready = parked[index].prefix { $0.prerequisite?.isDurable ?? true }.count
                     guard ready > 0 else { continue }
                     outbox[index].append(contentsOf: parked[index][..<ready].map(\.record))
                     parked[index].removeFirst(ready)
+                    parkedCount.subtract(ready, ordering: .relaxed)
                 }
-            }
+            } }
             for index in outbox.indices where !outbox[index].isEmpty {
                 streams[index].submit(contentsOf: &outbox[index])
             }
