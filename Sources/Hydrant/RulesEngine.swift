@@ -301,6 +301,7 @@ public final class RulesEngine: PublishTap {
                 (base + "journal/pending/bytes", String(m.pendingBytes.load(ordering: .relaxed))),
                 (base + "publishers/paused", m.publishersPaused.load(ordering: .relaxed) ? "1" : "0"),
                 (base + "records/recovered", String(m.recoveredRecords.load(ordering: .relaxed))),
+                (base + "records/skipped", String(m.skippedRecords.load(ordering: .relaxed))),
                 (base + "oldest/unflushed/seconds", oldest == 0 ? "0" : String(max(0, seconds - oldest / 1000))),
             ]
         }

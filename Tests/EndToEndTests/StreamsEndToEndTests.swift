@@ -55,7 +55,7 @@ import Testing
         var metrics: [String: String] = [:]
         let deadline = Date().addingTimeInterval(10)
         while metrics["records/in"] != "300" && Date() < deadline {
-            let sys = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/streams/status/#", "-v", "-C", "17", "-W", "3"])
+            let sys = try E2E.subscribe(daemon, ["-t", "$SYS/hydrant/streams/status/#", "-v", "-C", "18", "-W", "3"])
             for line in sys.stdoutLines {
                 let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
                 if parts.count == 2 { metrics[String(parts[0].dropFirst("$SYS/hydrant/streams/status/".count))] = parts[1] }
