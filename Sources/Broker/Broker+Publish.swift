@@ -26,9 +26,7 @@ extension Broker {
             // never leave a stream with a publish whose id the broker forgot, which the
             // client's resend would bring a second time.
             accept(message, marks: &marks, statePrerequisite: session.storeId != 0)
-            let stored = Self.logMarks(marks)
-            session.incomingQoS2[id] = .some(stored)
-            if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: stored)) }
+            rememberIncomingQoS2(id, marks: Self.logMarks(marks), in: session)
         } else if session.unconfirmedQoS2.remove(id) != nil {
             // Resent after a restart: subscribers had it (their deliveries were durable with
             // the id); the streams whose journal lost it in the crash get it again, the
@@ -40,14 +38,20 @@ extension Broker {
             if !marks.isEmpty {
                 let again = Self.logMarks(marks)
                 let kept = (previous ?? []).filter { old in !again.contains { $0.log == old.log } }
-                session.incomingQoS2[id] = .some(kept + again)
-                if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: kept + again)) }
+                rememberIncomingQoS2(id, marks: kept + again, in: session)
             }
         } else {
             logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
         }
         // The acknowledgement waits for the state records this publish produced, if any.
         acknowledge(HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: stateAppends != mark ? stateAppends : 0, marks: marks), on: connection)
+    }
+
+    /// An incoming QoS 2 id routed, with the log marks of its records; logged for a
+    /// persistent session (the record `nextStatePrerequisite()` named).
+    private func rememberIncomingQoS2(_ id: UInt16, marks: [LogMark], in session: Session) {
+        session.incomingQoS2[id] = .some(marks)
+        if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: marks)) }
     }
 
     /// The state record about to be logged (after the tap returns, before anything else).

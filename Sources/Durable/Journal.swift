@@ -275,7 +275,6 @@ public final class Journal: @unchecked Sendable {
         segments.removeAll { segment in old.contains { $0.path == segment.path } }
     }
 
-    static func readUInt16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
     static func readUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
         (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) }
     }

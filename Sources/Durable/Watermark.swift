@@ -83,7 +83,7 @@ public struct DurabilityMark: Sendable {
         self.last = last
     }
 
-    public var isDurable: Bool { log.durableThrough >= last }
+    public var isDurable: Bool { log.covers(last) }
 }
 
 /// The marks one publish left in the logs it was handed to: usually none or one, kept

@@ -261,17 +261,23 @@ public final class RulesEngine: PublishTap {
 
     public func roundEnded() {
         outbox.withLock { outbox in
-            if parkedCount.load(ordering: .relaxed) > 0 { parked.withLock { parked in
-                for index in parked.indices where !parked[index].isEmpty {
-                    let ready = parked[index].prefix { $0.prerequisite?.isDurable ?? true }.count
-                    guard ready > 0 else { continue }
-                    outbox[index].append(contentsOf: parked[index][..<ready].map(\.record))
-                    parked[index].removeFirst(ready)
-                    parkedCount.subtract(ready, ordering: .relaxed)
-                }
-            } }
+            if parkedCount.load(ordering: .relaxed) > 0 { releaseParked(into: &outbox) }
             for index in outbox.indices where !outbox[index].isEmpty {
                 streams[index].submit(contentsOf: &outbox[index])
+            }
+        }
+    }
+
+    /// Moves each stream's parked records whose prerequisite is now durable, up to the
+    /// first one still waiting, behind the round's records.
+    private func releaseParked(into outbox: inout [[StreamRecord]]) {
+        parked.withLock { parked in
+            for index in parked.indices where !parked[index].isEmpty {
+                let ready = parked[index].prefix { $0.prerequisite?.isDurable ?? true }.count
+                guard ready > 0 else { continue }
+                outbox[index].append(contentsOf: parked[index][..<ready].map(\.record))
+                parked[index].removeFirst(ready)
+                parkedCount.subtract(ready, ordering: .relaxed)
             }
         }
     }

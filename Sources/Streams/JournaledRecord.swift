@@ -74,21 +74,12 @@ enum StreamRecordCodec {
 
     /// Strict: nil for a body this version does not understand.
     static func decode(_ record: JournalRecord) -> JournaledRecord? {
-        let body = record.body
-        guard body.count >= 10 else { return nil }
-        func read16(_ at: Int) -> Int { Int(body[at]) | Int(body[at + 1]) << 8 }
-        var arrival: UInt64 = 0
-        for index in 0..<8 { arrival |= UInt64(body[index]) << (8 * UInt64(index)) }
-        let header = UInt16(read16(8))
-        let count = Int(header & ~errorFlag)
-        var offset = 10
+        var reader = RecordReader(record.body)
+        guard let arrival = reader.u64(), let header = reader.u16() else { return nil }
         var keys: [String] = []
-        for _ in 0..<count {
-            guard offset + 2 <= body.count else { return nil }
-            let length = read16(offset)
-            guard offset + 2 + length <= body.count else { return nil }
-            keys.append(String(decoding: body[(offset + 2)..<(offset + 2 + length)], as: UTF8.self))
-            offset += 2 + length
+        for _ in 0..<(header & ~errorFlag) {
+            guard let key = reader.short() else { return nil }
+            keys.append(key)
         }
         let target: StreamTarget
         if header & errorFlag != 0 {
@@ -99,6 +90,6 @@ enum StreamRecordCodec {
         } else {
             target = .partition(keys)
         }
-        return JournaledRecord(target: target, line: Array(body[offset...]), arrival: Int64(bitPattern: arrival), sequence: record.sequence, origin: .unknown)
+        return JournaledRecord(target: target, line: reader.rest(), arrival: Int64(bitPattern: arrival), sequence: record.sequence, origin: .unknown)
     }
 }

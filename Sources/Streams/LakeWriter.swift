@@ -52,7 +52,7 @@ public struct LakeWriter: Sendable {
     public func write(_ data: ChunkedBytes, relativePath: String) throws(DurableError) {
         let final = root + "/" + relativePath
         try FileSystem.makeDirectories(FileSystem.parent(of: final))
-        let temporary = FileSystem.parent(of: final) + "/." + final.split(separator: "/").last! + ".tmp"
+        let temporary = Self.temporaryPath(of: final)
         let bytes = compression == .gzip ? ChunkedBytes(Gzip.compress(data.joined)) : data
         // O_TRUNC: a temp file left by a crash while writing this same object is rewritten.
         let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
@@ -74,13 +74,17 @@ public struct LakeWriter: Sendable {
         try FileSystem.syncDirectory(FileSystem.parent(of: final))
     }
 
+    /// The hidden name an object is written under before its rename: `.<name>.tmp` beside it.
+    static func temporaryPath(of final: String) -> String {
+        FileSystem.parent(of: final) + "/." + final.split(separator: "/").last! + ".tmp"
+    }
+
     /// Recovery: whether the object at `relativePath` exists; if so its directory is
     /// fsynced (a rename the crash left unsynced is made durable before it is relied on)
     /// and a temp file beside it is removed.
     public func exists(_ relativePath: String) -> Bool {
         let final = root + "/" + relativePath
-        let temporary = FileSystem.parent(of: final) + "/." + final.split(separator: "/").last! + ".tmp"
-        unlink(temporary)
+        unlink(Self.temporaryPath(of: final))
         guard access(final, F_OK) == 0 else { return false }
         try? FileSystem.syncDirectory(FileSystem.parent(of: final))
         return true

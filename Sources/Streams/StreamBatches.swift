@@ -177,9 +177,9 @@ struct StreamBatches: Sendable {
     mutating func writeTable(_ batch: Batch, now: Int64, attempts: Int, firstFailure: Int64?) {
         let span = span(of: batch, isError: false, path: "")
         let delivered = manifest.delivered
-        let manifest = manifest
         let path = path(of: batch, isError: false, errorType: "sqlite-rejected")
         let config = config
+        let stage = self  // the closure runs while `table` is being written
         do throws(StorageError) {
             let outcome = try table!.write(batch, stream: config.name, span: span, delivered: delivered) { rejected throws(StorageError) in
                 var data = ChunkedBytes()
@@ -191,8 +191,7 @@ struct StreamBatches: Sendable {
                 }
                 let errorSpan = DeliveredSpan(target: .error(type: "sqlite-rejected"), first: .max, last: 0, rerouted: sequences, path: path)
                 do throws(DurableError) {
-                    if !manifest.spans.contains(errorSpan) { try manifest.recordFile(errorSpan, delivered: delivered) }
-                    try writer.write(data, relativePath: path)
+                    try stage.writeFile(data, span: errorSpan)
                 } catch {
                     throw .rolledBack(reason: "sqlite-rejected error output not written: \(error)")
                 }
