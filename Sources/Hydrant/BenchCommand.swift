@@ -3,6 +3,7 @@ import CSystem
 import Durable
 import Foundation
 import JSON
+import Pipelines
 import Rules
 import Storage
 

@@ -1,6 +1,7 @@
 import Broker
 import CSystem
 import Foundation
+import Pipelines
 import Storage
 import Streams
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import Pipelines
 import Storage
 import Streams
 import UTC

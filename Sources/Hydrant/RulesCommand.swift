@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Pipelines
 import Rules
 
 /// `hydrant rules validate|test|eval`.

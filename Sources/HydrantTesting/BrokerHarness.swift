@@ -1,26 +1,26 @@
 import Broker
+import Durable
 import Foundation
 import Synchronization
 
 /// An in-process broker on an ephemeral 127.0.0.1 port, running on its own thread.
 public final class BrokerHarness: Sendable {
     public let server: BrokerServer
-    private let finished = Locked<Bool>(false)
+    private let thread: JoinableThread
 
     public var port: Int { server.port }
 
-    public init(configure: (inout BrokerConfig) -> Void = { _ in }, tap: (any PublishTap)? = nil, logLevel: Logger.Level = .error) throws {
+    public init(
+        configure: (inout BrokerConfig) -> Void = { _ in }, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil,
+        logLevel: Logger.Level = .error
+    ) throws {
         var config = BrokerConfig()
         config.host = "127.0.0.1"
         config.port = 0
         config.sysInterval = 0
         configure(&config)
-        server = try BrokerServer(config: config, logger: Logger(level: logLevel), tap: tap)
-        let thread = Thread { [server, finished] in
-            try? server.run()
-            finished.withLock { $0 = true }
-        }
-        thread.start()
+        server = try BrokerServer(config: config, logger: Logger(level: logLevel), tap: tap, injector: injector, flowControl: flowControl)
+        thread = JoinableThread(name: "test broker") { [server] in try? server.run() }
     }
 
     /// A raw client, connected with a clean session.
@@ -33,9 +33,7 @@ public final class BrokerHarness: Sendable {
     /// Stops the broker and waits (up to 5 s) for its thread to finish.
     public func stop() {
         server.stop()
-        for _ in 0..<500 where !finished.withLock({ $0 }) {
-            usleep(10_000)
-        }
+        thread.join(timeout: 5)
     }
 
     deinit { stop() }

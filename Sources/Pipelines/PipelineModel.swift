@@ -85,4 +85,6 @@ public struct PipelineSet: Sendable {
     public var rules: [RuleDefinition] = []
     public var streams: [StreamDefinition] = []
     public var files: [String] = []
+
+    public init() {}
 }
