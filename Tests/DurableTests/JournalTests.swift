@@ -1,11 +1,10 @@
 import Durable
 import Foundation
+import TestSupport
 import Testing
 
 private func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "hydrant-durable-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try TemporaryDirectory(prefix: "hydrant-durable").path
 }
 
 @Suite struct JournalTests {

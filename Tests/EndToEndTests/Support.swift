@@ -27,6 +27,16 @@ enum E2E {
         try ChildProcess.run("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(daemon.port)"] + arguments, timeout: timeout)
     }
 
+    /// Whether this machine lets a test mount a tmpfs (the full-disk test needs one); probed
+    /// once by mounting and unmounting one.
+    static let canMountTmpfs: Bool = {
+        guard let directory = try? TemporaryDirectory(prefix: "hydrant-tmpfs-probe") else { return false }
+        defer { directory.remove() }
+        guard let mount = try? ChildProcess.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", directory.path]), mount.status == 0 else { return false }
+        _ = try? ChildProcess.run("umount", [directory.path])
+        return true
+    }()
+
     static func paho(_ check: String, _ daemon: Daemon, _ extra: [String] = []) throws -> ChildProcess {
         try ChildProcess.run("python3", [pahoScript, check, "\(daemon.port)"] + extra, timeout: 60)
     }

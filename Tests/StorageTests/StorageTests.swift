@@ -1,11 +1,10 @@
 import Foundation
 import Storage
+import TestSupport
 import Testing
 
 private func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "hydrant-storage-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try TemporaryDirectory(prefix: "hydrant-storage").path
 }
 
 @Suite struct DatabaseTests {

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Storage
 import Streams
+import TestSupport
 import Testing
 
 /// A delivery stream in-process: journal, batches, files, error output, retries.
@@ -37,8 +38,9 @@ import Testing
     }
 
     @Test func partitionsErrorsAndDurabilityCallbacks() throws {
-        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-ds")
+        defer { directory.remove() }
+        let root = directory.path
         let stream = try makeStream("""
             {"destination": {"lake": {"prefix": "s/k=!{partitionKeyFromQuery:k}/"}}, "maxActivePartitions": 2, "maxRecordKiB": 1}
             """, root: root)
@@ -69,13 +71,14 @@ import Testing
     /// flood stayed paused for up to a second, and its unread messages were lost at
     /// shutdown — found by the lake benchmark).
     @Test func pausedPublishersOfADrainedStreamResumeAtOnce() throws {
-        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-ds")
+        defer { directory.remove() }
+        let root = directory.path
         guard case let .object(object) = try JSONParser().parse(#"{"destination": {"lake": {}}}"#),
             case let .success(config) = StreamConfig.parse(name: "s", object)
         else { throw StreamError.invalidSetting(path: "", message: "bad config") }
         let drained = Locked(0)
-        let stream = try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", log: { _ in }, onDrained: { drained.increment() })
+        let stream = try DeliveryStream(config: config, lakeRoot: root + "/lake", journalRoot: root + "/journal", log: { _ in }, onDrained: { drained.withLock { $0 += 1 } })
         defer { stream.shutdown() }
         usleep(50_000)  // the journal thread is asleep, nothing pending
         #expect(!stream.isCongested)
@@ -88,8 +91,9 @@ import Testing
     }
 
     @Test func failedWritesAreRetriedUntilTheDiskIsBack() throws {
-        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-ds")
+        defer { directory.remove() }
+        let root = directory.path
         try FileManager.default.createDirectory(atPath: root + "/lake", withIntermediateDirectories: true)
         // A file where the stream's directory should be: every write fails (ENOTDIR), as
         // with a full or read-only disk, without needing either.
@@ -108,8 +112,9 @@ import Testing
     }
 
     @Test func afterRetrySecondsRecordsGoToTheErrorOutput() throws {
-        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-ds")
+        defer { directory.remove() }
+        let root = directory.path
         try FileManager.default.createDirectory(atPath: root + "/lake", withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: root + "/lake/s", contents: Data()))
         let stream = try makeStream(#"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 0}, "retrySeconds": 0}"#, root: root)
@@ -128,8 +133,9 @@ import Testing
     }
 
     @Test func journaledRecordsSurviveAnUncleanStop() throws {
-        let root = NSTemporaryDirectory() + "hydrant-ds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-ds")
+        defer { directory.remove() }
+        let root = directory.path
         let settings = #"{"destination": {"lake": {}}, "buffering": {"intervalSeconds": 900}}"#
         do {
             let stream = try makeStream(settings, root: root)
@@ -145,20 +151,12 @@ import Testing
     }
 }
 
-/// A counter closures can share.
-final class Locked: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count: Int
-    init(_ value: Int) { count = value }
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
-}
-
 /// Streams into SQLite tables: column mapping and per-record rejects.
 @Suite struct TableStreamTests {
     @Test func mapsFieldsToColumnsAndRejectsRowsOneByOne() throws {
-        let root = NSTemporaryDirectory() + "hydrant-table-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory(prefix: "hydrant-table")
+        defer { directory.remove() }
+        let root = directory.path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let database = root + "/hydrant.sqlite"
         try Database(path: database).execute("CREATE TABLE t (n INTEGER NOT NULL CHECK (n < 100), x REAL, ok INTEGER, tags TEXT, payload TEXT)")

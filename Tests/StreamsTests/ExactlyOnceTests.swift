@@ -2,6 +2,7 @@ import Durable
 import Foundation
 import JSON
 import Storage
+import TestSupport
 import Testing
 
 @testable import Streams
@@ -11,7 +12,10 @@ import Testing
 /// SQLite rows — opens the stream on it, and checks that recovery writes every record once.
 @Suite struct ExactlyOnceTests {
     static let epoch1 = Watermark.firstSequence(ofEpoch: 1)
-    let root = NSTemporaryDirectory() + "hydrant-once-\(UUID().uuidString)"
+    let directory: TemporaryDirectory
+    var root: String { directory.path }
+
+    init() throws { directory = try TemporaryDirectory(prefix: "hydrant-once") }
 
     func config(_ settings: String) throws -> StreamConfig {
         guard case let .object(object) = try JSONParser().parse(settings), case let .success(config) = StreamConfig.parse(name: "s", object) else {
@@ -57,7 +61,7 @@ import Testing
     /// Crash after a lake file's rename, before the watermark passed it: its span is in the
     /// manifest and the file exists, so its records are not written again.
     @Test func fileRenamedBeforeTheWatermarkIsNotWrittenAgain() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         try journal(Self.records)
         let manifest = try DeliveryManifest(directory: root + "/journal/s/delivered")
         try manifest.beginRun(epoch: 1, previous: nil)
@@ -80,7 +84,7 @@ import Testing
     /// Crash after the manifest named a file, before the file was renamed: the file does
     /// not exist, so its records are written (once) from the journal; its temp file goes.
     @Test func fileNamedButNeverRenamedIsWrittenFromTheJournal() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         try journal(Self.records)
         let manifest = try DeliveryManifest(directory: root + "/journal/s/delivered")
         try manifest.beginRun(epoch: 1, previous: nil)
@@ -96,7 +100,7 @@ import Testing
     /// A record journaled for one partition and written into the error output (too many
     /// partitions) is named by its sequence: not written again either.
     @Test func reroutedRecordsAreCoveredByTheirSequence() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         try journal(Self.records)
         let manifest = try DeliveryManifest(directory: root + "/journal/s/delivered")
         try manifest.beginRun(epoch: 1, previous: nil)
@@ -111,7 +115,7 @@ import Testing
     /// Crash after the SQLite commit, before the watermark reached the manifest and the
     /// journal was reclaimed: the table's own offsets say the rows are there.
     @Test func rowsCommittedBeforeTheJournalWasReclaimedAreNotInsertedAgain() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let database = root + "/hydrant.sqlite"
         try Database(path: database).execute("CREATE TABLE t (n INTEGER)")
@@ -141,7 +145,7 @@ import Testing
     /// A crash during compaction (the manifest rewritten at every start) leaves the old
     /// history beside a whole or torn snapshot: replay gives the same facts either way.
     @Test func compactionInterruptedAnywhereReplaysTheSameFacts() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         let directory = root + "/manifest"
         let span = DeliveredSpan(target: .partition(["x", "ü"]), first: 10, last: 20, rerouted: [7, 30], path: "p/f.ndjson")
         do {
@@ -174,7 +178,7 @@ import Testing
 
     /// Strict decoding: a record of a newer format stops the stream with a clear error.
     @Test func aManifestOfANewerFormatIsRefused() throws {
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { directory.remove() }
         let journal = try Journal(directory: root + "/m")
         _ = try journal.recover()
         journal.append([1, 9, 0, 0, 0])  // header, version 9

@@ -1,12 +1,11 @@
-import Foundation
 import Durable
+import Foundation
 import Streams
+import TestSupport
 import Testing
 
 private func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "hydrant-streams-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try TemporaryDirectory(prefix: "hydrant-streams").path
 }
 
 @Suite struct LakeWriterTests {
