@@ -68,7 +68,7 @@ final class StateCommitter: @unchecked Sendable {
     private let store: any BrokerStateStore
     private let queue = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
     private let wakeFD: Int32
-    private let stopped = Atomic<Bool>(false)
+    private let thread = Mutex<JoinableThread?>(nil)
 
     init(store: any BrokerStateStore) {
         self.store = store
@@ -80,7 +80,7 @@ final class StateCommitter: @unchecked Sendable {
     var initialSessionLogBytes: Int { store.sessionLogBytes }
 
     func start() {
-        ThreadLauncher { [self] in run() }.start()
+        thread.withLock { $0 = JoinableThread(name: "state commit") { [self] in run() } }
     }
 
     /// Loop thread.
@@ -93,7 +93,7 @@ final class StateCommitter: @unchecked Sendable {
     func stop() {
         queue.withLock { $0.stopping = true }
         _ = hy_eventfd_signal(wakeFD)
-        for _ in 0..<500 where !stopped.load(ordering: .acquiring) { usleep(2_000) }
+        thread.withLock { $0 }?.join(timeout: 1)
     }
 
     private func run() {
@@ -106,10 +106,7 @@ final class StateCommitter: @unchecked Sendable {
                 return (state.jobs, state.stopping)
             }
             for job in jobs { results.push(process(job)) }
-            if stopping && jobs.isEmpty {
-                stopped.store(true, ordering: .releasing)
-                return
-            }
+            if stopping && jobs.isEmpty { return }
         }
     }
 

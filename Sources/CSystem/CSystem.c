@@ -229,3 +229,31 @@ void hy_realtime(int64_t *sec, int32_t *nsec) {
     *sec = ts.tv_sec;
     *nsec = (int32_t)ts.tv_nsec;
 }
+
+int hy_thread_start(unsigned long *thread, const char *name, void *(*body)(void *), void *context) {
+    pthread_t created;
+    int result = pthread_create(&created, NULL, body, context);
+    if (result != 0) return result;
+    if (name != NULL) {
+        char short_name[16];
+        snprintf(short_name, sizeof short_name, "%s", name);
+        (void)pthread_setname_np(created, short_name);
+    }
+    *thread = (unsigned long)created;
+    return 0;
+}
+
+int hy_thread_join(unsigned long thread, long timeout_ms) {
+    if (timeout_ms < 0) return pthread_join((pthread_t)thread, NULL);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np((pthread_t)thread, NULL, &deadline);
+}
+
+int hy_thread_detach(unsigned long thread) { return pthread_detach((pthread_t)thread); }

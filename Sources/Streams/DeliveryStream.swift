@@ -136,8 +136,8 @@ public final class DeliveryStream: Sendable {
     /// The journal thread has committed everything and handed it over: the batch thread
     /// may write its last buffers and stop.
     private let intakeDone = Atomic<Bool>(false)
-    private let batchesDone = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
+    /// The journal thread and the batch thread, joined by `shutdown`.
+    private let threads = Mutex<[JoinableThread]>([])
     private let log: @Sendable (String) -> Void
     private let onDrained: @Sendable () -> Void
 
@@ -220,15 +220,16 @@ public final class DeliveryStream: Sendable {
             config: config, prefix: prefix, errorPrefix: errorPrefix, writer: writer, table: table, manifest: manifest, metrics: metrics, log: log)
         batches.received = lastDurable
         let initial = batches
-        ThreadLauncher { [self] in
+        let batchThread = JoinableThread(name: "batch " + config.name) { [self] in
             var batches = initial
             batches.replay(replay)
             runBatches(&batches)
-        }.start()
-        ThreadLauncher { [self] in
+        }
+        let intakeThread = JoinableThread(name: "journal " + config.name) { [self] in
             var intake = intake
-            runIntake(&intake)
-        }.start()
+            runIntake(&intake, batchThread: batchThread)
+        }
+        threads.withLock { $0 = [intakeThread, batchThread] }
     }
 
     /// The next sequence number of this stream's journal, for a record about to be handed
@@ -311,10 +312,9 @@ public final class DeliveryStream: Sendable {
     public func shutdown(timeout: Double = 30) {
         stopping.store(true, ordering: .releasing)
         _ = hy_eventfd_signal(wakeFD)
-        var waited = 0.0
-        while !finished.load(ordering: .acquiring) && waited < timeout {
-            usleep(5_000)
-            waited += 0.005
+        let deadline = StreamBatches.monotonicMillis() + Int64(timeout * 1000)
+        for thread in threads.withLock({ $0 }) {
+            thread.join(timeout: Double(max(0, deadline - StreamBatches.monotonicMillis())) / 1000)
         }
     }
 
@@ -328,7 +328,7 @@ public final class DeliveryStream: Sendable {
     }
 
     /// The journal thread: journal, commit, acknowledge, hand over, reclaim.
-    private func runIntake(_ intake: inout StreamIntake) {
+    private func runIntake(_ intake: inout StreamIntake, batchThread: JoinableThread) {
         var items: [StreamRecord] = []
         while true {
             Self.wait(wakeFD, until: intake.nextWake(now: StreamBatches.monotonicMillis()))
@@ -354,9 +354,8 @@ public final class DeliveryStream: Sendable {
                 // acknowledged); they are in the journal's pending group only in memory.
                 intakeDone.store(true, ordering: .releasing)
                 _ = hy_eventfd_signal(batchWakeFD)
-                while !batchesDone.load(ordering: .acquiring) { usleep(1_000) }
+                batchThread.join()  // it ends once it has written what the queue held
                 intake.reclaim(delivered: delivered.load(ordering: .acquiring))
-                finished.store(true, ordering: .releasing)
                 return
             }
         }
@@ -378,10 +377,7 @@ public final class DeliveryStream: Sendable {
                 delivered.store(through, ordering: .releasing)
                 _ = hy_eventfd_signal(wakeFD)  // the journal thread reclaims
             }
-            if last {
-                batchesDone.store(true, ordering: .releasing)
-                return
-            }
+            if last { return }
         }
     }
 }

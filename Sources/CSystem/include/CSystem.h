@@ -52,6 +52,15 @@ int hy_block_shutdown_signals(void);
 int hy_unblock_all_signals(void);
 /// Waits for SIGINT or SIGTERM (blocked beforehand); returns the signal number.
 int hy_wait_shutdown_signal(void);
+
+/// Threads: a joinable thread running `body(context)`, named (≤ 15 bytes) for `top -H`
+/// and debuggers; 0 or an errno.
+int hy_thread_start(unsigned long *thread, const char *name, void *(*body)(void *), void *context);
+/// Joins `thread`, waiting at most `timeout_ms` (< 0: without limit); 0 when joined,
+/// ETIMEDOUT when it still runs (it stays joinable).
+int hy_thread_join(unsigned long thread, long timeout_ms);
+/// The thread will not be joined: its resources go when it ends.
+int hy_thread_detach(unsigned long thread);
 /// Monotonic clock in nanoseconds.
 uint64_t hy_monotonic_ns(void);
 /// Wall clock: seconds and nanoseconds since the epoch.
