@@ -37,10 +37,7 @@ extension Broker {
             // [MQTT-3.1.2-6]: CleanSession=1 discards any previous session.
             if let existing = sessions[clientId] { endSession(existing) }
             session = Session(clientId: clientId, clean: connect.cleanSession)
-            if !connect.cleanSession, persistSessions {
-                session.storeId = newSessionId()
-                logState(.sessionOpen(session: session.storeId, clientId: clientId))
-            }
+            ledger.opened(session)
             sessions[clientId] = session
         }
         session.connection = connection
@@ -64,12 +61,7 @@ extension Broker {
         }
         if !session.subscriptions.isEmpty { routeCache.removeAll() }
         session.subscriptions.removeAll()
-        if session.storeId != 0 {
-            liveStateBytes -= session.queue.elements.reduce(0) { $0 + Broker.liveCost($1) }
-            liveStateBytes -= session.inflight.values.reduce(0) { $0 + Broker.liveCost($1.delivery) }
-            logState(.sessionEnd(session: session.storeId))
-            session.storeId = 0
-        }
+        ledger.ended(session)
         session.queue.removeAll()
         session.inflight.removeAll()
         if sessions[session.clientId] === session { sessions[session.clientId] = nil }

@@ -52,22 +52,14 @@ extension Broker {
             return
         }
         var delivery = delivery
-        if session.storeId != 0 {
-            // Stored for the session before the publish is acknowledged (issue #7 (b)).
-            delivery.storeId = storedId(of: delivery.message)
-            logState(.enqueue(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain))
-            liveStateBytes += Broker.liveCost(delivery)
-        }
+        ledger.queued(&delivery, for: session)
         session.queue.append(delivery)
     }
 
     private func sendInflight(_ delivery: Delivery, fromQueue: Bool, session: Session, connection: Connection) {
         var delivery = delivery
         let id = session.nextPacketId()
-        if session.storeId != 0 {
-            if delivery.storeId == 0 { delivery.storeId = storedId(of: delivery.message) }
-            if !fromQueue { liveStateBytes += Broker.liveCost(delivery) }
-            logState(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: id, fromQueue: fromQueue))
+        if ledger.sent(&delivery, packetId: id, fromQueue: fromQueue, session: session) {
             holdOutput(connection, from: connection.outbound.count)
         }
         let state: InflightMessage.State = delivery.qos == .atLeastOnce ? .awaitingPubAck : .awaitingPubRec

@@ -5,10 +5,10 @@ extension Broker {
     func handle(_ packet: Packet, from connection: Connection) {
         // Output answering a packet whose handling changed durable state (a new persistent
         // session's CONNACK, a SUBACK, a PUBCOMP…) waits for the state's commit.
-        let mark = stateAppends
+        let mark = ledger.appends
         let start = connection.outbound.count
         dispatch(packet, from: connection)
-        if stateAppends != mark && !connection.closed { holdOutput(connection, from: min(start, connection.outbound.count)) }
+        if ledger.appends != mark && !connection.closed { holdOutput(connection, from: min(start, connection.outbound.count)) }
     }
 
     private func dispatch(_ packet: Packet, from connection: Connection) {

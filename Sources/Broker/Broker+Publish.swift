@@ -13,7 +13,7 @@ extension Broker {
             accept(message, marks: &marks)
             return
         }
-        let mark = stateAppends
+        let mark = ledger.appends
         if publish.qos == .atLeastOnce {
             if publish.dup { stats.duplicatesReceived += 1 }
             accept(message, marks: &marks)
@@ -25,14 +25,14 @@ extension Broker {
             // the records only once that record is durable (`prerequisite`): a crash can
             // never leave a stream with a publish whose id the broker forgot, which the
             // client's resend would bring a second time.
-            accept(message, marks: &marks, statePrerequisite: session.storeId != 0)
+            accept(message, marks: &marks, statePrerequisite: ledger.isPersistent(session))
             rememberIncomingQoS2(id, marks: Self.logMarks(marks), in: session)
         } else if session.unconfirmedQoS2.remove(id) != nil {
             // Resent after a restart: subscribers had it (their deliveries were durable with
             // the id); the streams whose journal lost it in the crash get it again, the
             // others not (exactly once into the lake and tables too).
             let previous = session.incomingQoS2[id]!
-            if session.storeId != 0 { marks.prerequisite = nextStatePrerequisite() }
+            if ledger.isPersistent(session) { marks.prerequisite = nextStatePrerequisite() }
             tap?.publishResent(message, previous: previous, marks: &marks)
             logger.debug("QoS 2 PUBLISH resent after restart client=\(connection.clientId) packet_id=\(id) logs_again=\(marks.marks.count)")
             if !marks.isEmpty {
@@ -44,19 +44,19 @@ extension Broker {
             logger.debug("duplicate QoS 2 PUBLISH not routed again client=\(connection.clientId) packet_id=\(id)")
         }
         // The acknowledgement waits for the state records this publish produced, if any.
-        acknowledge(HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: stateAppends != mark ? stateAppends : 0, marks: marks), on: connection)
+        acknowledge(HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: ledger.appends != mark ? ledger.appends : 0, marks: marks), on: connection)
     }
 
     /// An incoming QoS 2 id routed, with the log marks of its records; logged for a
     /// persistent session (the record `nextStatePrerequisite()` named).
     private func rememberIncomingQoS2(_ id: UInt16, marks: [LogMark], in session: Session) {
         session.incomingQoS2[id] = .some(marks)
-        if session.storeId != 0 { logState(.incomingQoS2(session: session.storeId, packetId: id, marks: marks)) }
+        ledger.incomingQoS2(session, packetId: id, marks: marks)
     }
 
     /// The state record about to be logged (after the tap returns, before anything else).
     private func nextStatePrerequisite() -> DurabilityMark {
-        DurabilityMark(log: stateWatermark, first: stateAppends + 1, last: stateAppends + 1)
+        DurabilityMark(log: stateWatermark, first: ledger.nextRecord, last: ledger.nextRecord)
     }
 
     static func logMarks(_ marks: DurabilityMarks) -> [LogMark] {
@@ -69,7 +69,7 @@ extension Broker {
     func accept(_ message: Message, marks: inout DurabilityMarks, statePrerequisite: Bool = false) {
         if message.retain {
             retained.store(message)
-            if persistRetained { logRetained(message) }
+            ledger.retained(message)
         }
         route(message)
         if statePrerequisite { marks.prerequisite = nextStatePrerequisite() }
@@ -121,9 +121,7 @@ extension Broker {
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
         session.unconfirmedQoS2.remove(id)
-        if session.incomingQoS2.removeValue(forKey: id) != nil, session.storeId != 0 {
-            logState(.incomingReleased(session: session.storeId, packetId: id))
-        }
+        if session.incomingQoS2.removeValue(forKey: id) != nil { ledger.released(session, packetId: id) }
         // Answered even for an unknown id, so a client retrying after a lost PUBCOMP ends.
         send(.pubcomp(packetId: id), to: connection)
     }
@@ -139,7 +137,7 @@ extension Broker {
         }
         entry.state = .awaitingPubComp
         session.inflight[id] = entry
-        if session.storeId != 0 { logState(.pubrecReceived(session: session.storeId, packetId: id)) }
+        ledger.pubrecReceived(session, packetId: id)
         send(.pubrel(packetId: id), to: connection)
     }
 
@@ -154,10 +152,7 @@ extension Broker {
             return
         }
         session.inflight[id] = nil
-        if session.storeId != 0 {
-            logState(.completed(session: session.storeId, packetId: id))
-            liveStateBytes -= Broker.liveCost(entry.delivery)
-        }
+        ledger.completed(session, packetId: id, delivery: entry.delivery)
         pumpQueue(session)
     }
 }

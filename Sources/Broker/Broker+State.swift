@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// Durable broker state: persistent sessions (SessionLog) and retained messages
-/// (RetainedLog), written by the `StateCommitter` thread. Write-ahead rule: output that
+/// (RetainedLog), written by the `StateCommitter` thread from the records the
+/// `StateLedger` makes of what the loop did. Write-ahead rule: output that
 /// depends on a state record — the CONNACK of a new persistent session, a SUBACK, the
 /// PUBACK/PUBREC of a publish stored for a session or setting a retained message, a PUBLISH
 /// or PUBREL to a persistent session, a PUBCOMP — is held (`Connection.holds`) until the
@@ -34,51 +35,19 @@ extension Broker {
             for delivery in restored.queued { session.queue.append(delivery) }
             session.incomingQoS2 = restored.incomingQoS2
             session.unconfirmedQoS2 = Set(restored.incomingQoS2.keys)
-            liveStateBytes += restored.queued.reduce(0) { $0 + Broker.liveCost($1) } + restored.inflight.reduce(0) { $0 + Broker.liveCost($1.delivery) }
+            ledger.restored(restored)
             sessions[restored.clientId] = session
         }
         if !log.restored.isEmpty { routeCache.removeAll() }
-        lastSessionId = log.lastSessionId
-        lastMessageId = log.lastMessageId
+        ledger.continueIds(sessions: log.lastSessionId, messages: log.lastMessageId)
         log.releaseRestored()
-    }
-
-    /// What a queued or in-flight message of a persistent session adds to a snapshot.
-    static func liveCost(_ delivery: Delivery) -> Int {
-        delivery.message.payload.count + delivery.message.topic.utf8.count + 48
-    }
-
-    @inline(__always)
-    func logState(_ record: StateRecord) {
-        pendingRecords.append(record)
-        stateAppends += 1
-    }
-
-    /// A retained message set or cleared: a record of the retained-message journal.
-    func logRetained(_ message: Message) {
-        pendingRetained.append(message)
-        stateAppends += 1
-    }
-
-    func newSessionId() -> UInt64 {
-        lastSessionId += 1
-        return lastSessionId
-    }
-
-    /// The store id of `message`, writing it to the log the first time.
-    func storedId(of message: Message) -> UInt64 {
-        if let last = lastStored, last.message === message { return last.id }
-        lastMessageId += 1
-        logState(.message(id: lastMessageId, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload))
-        lastStored = (message, lastMessageId)
-        return lastMessageId
     }
 
     /// Output appended to `connection` from `offset` on waits until the records up to
     /// `mark` are durable.
     @inline(__always)
     func holdOutput(_ connection: Connection, from offset: Int, mark: UInt64? = nil) {
-        let mark = mark ?? stateAppends
+        let mark = mark ?? ledger.appends
         guard mark > stateCommitted else { return }
         if let last = connection.holds.last, last.mark >= mark { return }  // already held from earlier on
         if connection.holds.isEmpty { heldConnections.append(connection) }
@@ -89,17 +58,16 @@ extension Broker {
     /// Hands what the round produced to the committer, unless a job is in flight (its
     /// result submits the next one) or a failed commit waits for its retry time.
     func submitState(now: UInt64 = hy_monotonic_ns()) {
-        guard committer != nil, !commitInFlight, stateAppends != stateSubmitted || stateBlocked else { return }
+        guard committer != nil, !commitInFlight, ledger.appends != stateSubmitted || stateBlocked else { return }
         if stateBlocked && now < nextStateRetryAt { return }
         submitJob(snapshot: nil)
     }
 
     /// Everything produced so far, and (compaction) the snapshot that follows it.
     private func submitJob(snapshot: [SessionLog.RestoredSession]?) {
-        committer?.submit(StateCommitter.Job(mark: stateAppends, records: pendingRecords, retained: pendingRetained, snapshot: snapshot))
-        pendingRecords.removeAll(keepingCapacity: true)
-        pendingRetained.removeAll(keepingCapacity: true)
-        stateSubmitted = stateAppends
+        let produced = ledger.take()
+        committer?.submit(StateCommitter.Job(mark: ledger.appends, records: produced.records, retained: produced.retained, snapshot: snapshot))
+        stateSubmitted = ledger.appends
         commitInFlight = true
     }
 
@@ -182,10 +150,10 @@ extension Broker {
     /// mostly queued messages would be rewritten as big as it was (measured: 80 MiB for
     /// nothing, 0.7 s).
     func compactSessionLogIfNeeded() {
-        guard committer != nil, persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt,
-            liveStateBytes * 2 < sessionLogBytes
+        guard committer != nil, ledger.persistSessions, !stateBlocked, !commitInFlight, sessionLogBytes > compactAt,
+            ledger.liveBytes * 2 < sessionLogBytes
         else { return }
-        let persistent = sessions.values.filter { $0.storeId != 0 }.sorted { $0.storeId < $1.storeId }
+        let persistent = sessions.values.filter(ledger.isPersistent).sorted { $0.storeId < $1.storeId }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
             restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -194,9 +162,7 @@ extension Broker {
             restored.incomingQoS2 = session.incomingQoS2
             return restored
         }
-        // A message stored before but no longer live is not in the snapshot: the next
-        // delivery of the same object must store it again, not refer to a dropped record.
-        lastStored = nil
+        ledger.snapshotTaken()
         // The snapshot is the state after every record so far: they go first, in the same job.
         submitJob(snapshot: snapshot)
     }

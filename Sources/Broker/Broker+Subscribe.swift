@@ -14,7 +14,7 @@ extension Broker {
             // Granted QoS = requested QoS: this broker supports all three ([MQTT-3.9.3-2]).
             session.subscriptions[request.filter] = request.qos
             subscriptions.subscribe(request.filter, session: session, qos: request.qos)
-            if session.storeId != 0 { logState(.subscribe(session: session.storeId, filter: request.filter, qos: request.qos)) }
+            ledger.subscribed(session, filter: request.filter, qos: request.qos)
             codes.append(request.qos.rawValue)
             logger.debug("subscribed client=\(session.clientId) filter=\(request.filter) qos=\(request.qos.rawValue)")
             // [MQTT-3.3.1-6], [MQTT-3.8.4-3]: retained messages go out on every SUBSCRIBE,
@@ -31,7 +31,7 @@ extension Broker {
     func handleUnsubscribe(_ unsubscribe: Unsubscribe, from connection: Connection, session: Session) {
         for filter in unsubscribe.filters where session.subscriptions.removeValue(forKey: filter) != nil {
             subscriptions.unsubscribe(filter, session: session)
-            if session.storeId != 0 { logState(.unsubscribe(session: session.storeId, filter: filter)) }
+            ledger.unsubscribed(session, filter: filter)
         }
         routeCache.removeAll(keepingCapacity: true)
         // [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.

@@ -63,8 +63,8 @@ extension Broker {
                 ("$SYS/hydrant/state/blocked", stateBlocked ? "1" : "0"),
                 ("$SYS/hydrant/state/held_connections", String(heldConnections.count)),
                 ("$SYS/hydrant/state/sessions/log_bytes", String(sessionLogBytes)),
-                ("$SYS/hydrant/state/sessions/live_bytes", String(liveStateBytes)),
-                ("$SYS/hydrant/state/sessions/persistent", String(sessions.values.reduce(0) { $0 + ($1.storeId != 0 ? 1 : 0) })),
+                ("$SYS/hydrant/state/sessions/live_bytes", String(ledger.liveBytes)),
+                ("$SYS/hydrant/state/sessions/persistent", String(sessions.values.reduce(0) { $0 + (ledger.isPersistent($1) ? 1 : 0) })),
             ]
         }
         for (topic, value) in values.map({ ("$SYS/broker/" + $0.0, $0.1) }) + extra {

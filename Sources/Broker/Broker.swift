@@ -26,30 +26,22 @@ final class Broker {
     /// Writes persistent sessions and retained messages on its own thread (Broker+State);
     /// nil when state is kept in memory only.
     let committer: StateCommitter?
-    let persistSessions: Bool
-    let persistRetained: Bool
-    var pendingRecords: [StateRecord] = []
-    var pendingRetained: [Message] = []
-    var lastSessionId: UInt64 = 0
-    var lastMessageId: UInt64 = 0
     var lastStateFailureLog: UInt64 = 0
-    /// State records produced, handed to the committer, and durable. Output that depends
-    /// on a record above `stateCommitted` waits (Broker+State).
-    var stateAppends: UInt64 = 0
+    /// Persistent sessions and retained messages as state records (`ledger.appends` of
+    /// them so far); of those, handed to the committer and durable. Output that depends on
+    /// a record above `stateCommitted` waits (Broker+State).
+    let ledger: StateLedger
     var stateSubmitted: UInt64 = 0
     var stateCommitted: UInt64 = 0
     /// `stateCommitted` for other threads' and the tap's eyes (prerequisites of QoS 2
     /// records handed to streams).
     let stateWatermark = Watermark(name: "broker/state")
-    var stateDirty: Bool { stateAppends != stateCommitted }
+    var stateDirty: Bool { ledger.appends != stateCommitted }
     var commitInFlight = false
     /// Counters for `$SYS/hydrant/state/…`.
     var stateCommits: UInt64 = 0
     var stateCommitFailures: UInt64 = 0
     var sessionLogBytes = 0
-    /// Estimated bytes of the persistent sessions' live messages (queued and in flight),
-    /// kept up to date as they come and go: compaction pays off when the log is mostly not this.
-    var liveStateBytes = 0
     var compactAt = 0  // set from the config in init
     /// The last commit failed (disk full, I/O error): held output stays held, and the
     /// connections holding it are not read, until a retry succeeds.
@@ -57,9 +49,6 @@ final class Broker {
     var nextStateRetryAt: UInt64 = 0
     /// Connections with output that depends on uncommitted state (`Connection.holds`).
     var heldConnections: [Connection] = []
-    /// The message most recently stored in the session log, so a message routed to many
-    /// persistent sessions is stored once.
-    var lastStored: (message: Message, id: UInt64)?
     /// Signalled by the tap's logs after their watermark advanced: held acknowledgements
     /// of the connections in `acknowledgementsWaiting` are compared again.
     let durableFD: Int32
@@ -100,8 +89,7 @@ final class Broker {
         self.tap = tap
         self.injector = injector
         self.flowControl = flowControl
-        persistSessions = sessionLog != nil
-        persistRetained = retainedLog != nil
+        ledger = StateLedger(persistSessions: sessionLog != nil, persistRetained: retainedLog != nil)
         if sessionLog != nil || retainedLog != nil {
             let store = JournalStateStore(sessionLog: sessionLog, retainedLog: retainedLog)
             committer = StateCommitter(store: wrapStore?(store) ?? store)
