@@ -46,21 +46,31 @@ public enum Topic {
         do { try validateFilter(filter); return true } catch { return false }
     }
 
-    /// True when the (valid) filter matches the (valid) topic name (§4.7.1, §4.7.2).
+    /// [MQTT-4.7.2-1]: a wildcard (`+` or `#`) as the first level of a filter does not
+    /// match a topic whose first level starts with `$` (`$SYS/…`). The one place of that
+    /// rule: `matches` and both walks of `TopicTree` ask here.
+    @inlinable
+    public static func wildcardMatches(_ topicLevel: Substring, depth: Int) -> Bool {
+        depth > 0 || topicLevel.utf8.first != UInt8(ascii: "$")
+    }
+
+    /// True when the (valid) filter matches the (valid) topic name (§4.7.1, §4.7.2): the
+    /// level-by-level definition, also the reference `TopicTree`'s walks are tested against.
     public static func matches(filter: String, topic: String) -> Bool {
         let filterLevels = filter.split(separator: "/", omittingEmptySubsequences: false)
         let topicLevels = topic.split(separator: "/", omittingEmptySubsequences: false)
-        // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a `$` topic.
-        if topic.hasPrefix("$"), let first = filterLevels.first, first == "+" || first == "#" {
-            return false
-        }
-        var index = 0
-        for level in filterLevels {
-            if level == "#" { return true }  // also matches the parent level itself (§4.7.1.2)
+        for (index, level) in filterLevels.enumerated() {
+            if level == "#" {
+                // Also matches the parent level itself (§4.7.1.2).
+                return index == topicLevels.count || wildcardMatches(topicLevels[index], depth: index)
+            }
             guard index < topicLevels.count else { return false }
-            if level != "+" && level != topicLevels[index] { return false }
-            index += 1
+            if level == "+" {
+                guard wildcardMatches(topicLevels[index], depth: index) else { return false }
+            } else if level != topicLevels[index] {
+                return false
+            }
         }
-        return index == topicLevels.count
+        return filterLevels.count == topicLevels.count
     }
 }

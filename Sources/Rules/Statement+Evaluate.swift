@@ -255,51 +255,23 @@ public struct Template: Sendable {
     }
 }
 
-/// Values indexed by topic filter, matched against topic names in one walk, so the cost
-/// per message does not grow with non-matching filters. Built once, then only read:
-/// sharing it across threads after the last `insert` is safe.
+/// Values indexed by topic filter (the MQTT module's `TopicTree`), matched against topic
+/// names in one walk, so the cost per message does not grow with non-matching filters.
+/// Built once, then only read: sharing it across threads after the last `insert` is safe.
 public final class TopicFilterIndex<Value: Sendable>: @unchecked Sendable {
-    private final class Node: TopicTrieNode {
-        var children: [Substring: Node] = [:]
-        var values: [Value] = []
-        var hashValues: [Value] = []
-    }
-
-    private let root = Node()
+    private let tree = TopicTree<[Value]>()
     public private(set) var count = 0
 
     public init() {}
 
     public func insert(_ filter: String, _ value: Value) {
-        var node = root
-        let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
-        for (index, level) in levels.enumerated() {
-            if level == "#" && index == levels.count - 1 {
-                node.hashValues.append(value)
-                count += 1
-                return
-            }
-            node = node.child(level)
-        }
-        node.values.append(value)
+        tree.update(filter) { values in values = (values ?? []) + [value] }
         count += 1
     }
 
     public func match(_ topic: String) -> [Value] {
         var result: [Value] = []
-        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
-        collect(root, levels[...], system: topic.hasPrefix("$"), first: true, into: &result)
+        tree.forEachMatching(topic: topic) { result += $0 }
         return result
-    }
-
-    private func collect(_ node: Node, _ levels: ArraySlice<Substring>, system: Bool, first: Bool, into result: inout [Value]) {
-        let wildcards = !(first && system)  // [MQTT-4.7.2-1]
-        if wildcards { result += node.hashValues }
-        guard let level = levels.first else {
-            result += node.values
-            return
-        }
-        if let child = node.children[level] { collect(child, levels.dropFirst(), system: system, first: false, into: &result) }
-        if wildcards, let plus = node.children["+"] { collect(plus, levels.dropFirst(), system: system, first: false, into: &result) }
     }
 }

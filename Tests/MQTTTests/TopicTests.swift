@@ -93,6 +93,17 @@ struct ArticleCase: Sendable, CustomTestStringConvertible {
     func matching(_ example: MatchCase) throws {
         try Topic.validateFilter(example.filter)
         #expect(Topic.matches(filter: example.filter, topic: example.topic) == example.matches)
+        // The same table through both walks of the index: filter stored, topic stored.
+        let filters = TopicTree<String>()
+        filters.update(example.filter) { $0 = example.filter }
+        var found: [String] = []
+        filters.forEachMatching(topic: example.topic) { found.append($0) }
+        #expect(found == (example.matches ? [example.filter] : []), "forEachMatching(topic:)")
+        let topics = TopicTree<String>()
+        topics.update(example.topic) { $0 = example.topic }
+        found = []
+        topics.forEachMatched(by: example.filter) { found.append($0) }
+        #expect(found == (example.matches ? [example.topic] : []), "forEachMatched(by:)")
     }
 
     @Test(arguments: ["a/b/+", "a/+/c", "a/#", "a/b/#", "#", "+/b/c", "+/+/+", "+", "/", "a//b", "$SYS/#", "ü/ñ/+"])
