@@ -7,7 +7,12 @@
 # when acknowledged (for Hydrant's lake: once journaled on disk); at QoS 0 when written to
 # the socket, so there only the sink's completeness is meaningful.
 #
-#   scripts/bench-lake.sh              # RUNS=3
+#   scripts/bench-lake.sh                                  # RUNS=3
+#   HYDRANT_BEFORE=/tmp/hydrant-old scripts/bench-lake.sh  # also the lake setup of an older build
+#
+# Runs are interleaved (run 1 of every setup, then run 2, ...), so drift on this shared VM
+# hits every setup alike. mosquitto uses mosquitto-bench.conf (a flood: Nagle on is its
+# faster configuration here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MQTTLOAD_DIR=${MQTTLOAD_DIR:-../shared/tools/mqttload}
@@ -19,6 +24,9 @@ mkdir -p "$OUT"
 [ -x "$LG" ] || { mkdir -p "$(dirname "$LG")"; gcc -O2 -Wall -Wextra -std=gnu11 -pthread -o "$LG" "$MQTTLOAD_DIR/mqttload.c"; }
 swift build -c release --product hydrant >/dev/null
 HYDRANT=$PWD/.build/release/hydrant
+HYDRANT_BEFORE=${HYDRANT_BEFORE:-}
+SETUPS="broker lake mosquitto hydrant-pipe"
+[ -n "$HYDRANT_BEFORE" ] && SETUPS="lake-before $SETUPS"
 
 mkdir -p "$OUT/none" "$OUT/lake"
 cat >"$OUT/lake/bench.json" <<'JSON'
@@ -48,13 +56,14 @@ field() { tr ' ' '\n' | grep "^$1=" | head -1 | cut -d= -f2; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, $RUNS runs each; results in $OUT"
 for qos in 0 1; do
-    for setup in broker lake mosquitto hydrant-pipe; do
-        for run in $(seq 1 "$RUNS"); do
+    for run in $(seq 1 "$RUNS"); do
+        for setup in $SETUPS; do
             data="$OUT/data-$setup-$qos-$run"
             case $setup in
             broker) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             lake) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
-            mosquitto) mosquitto -c "$MQTTLOAD_DIR/mosquitto-nodelay.conf" 2>>"$OUT/broker.log" & bpid=$! ;;
+            lake-before) "$HYDRANT_BEFORE" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/lake" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
+            mosquitto) mosquitto -c "$MQTTLOAD_DIR/mosquitto-bench.conf" 2>>"$OUT/broker.log" & bpid=$! ;;
             hydrant-pipe) "$HYDRANT" run --port "$PORT" --log-level warning --data "$data" --pipelines "$OUT/none" --migrations "$OUT/none" 2>>"$OUT/broker.log" & bpid=$! ;;
             esac
             wait_port
@@ -70,7 +79,7 @@ for qos in 0 1; do
             stop "$bpid"
             case $setup in
             broker) sunk="-" ;;
-            lake) sunk=$( (find "$data/lake" -name '*.ndjson' -exec cat {} + 2>/dev/null || true) | wc -l) ;;
+            lake | lake-before) sunk=$( (find "$data/lake" -name '*.ndjson' -exec cat {} + 2>/dev/null || true) | wc -l) ;;
             mosquitto | hydrant-pipe) sunk=$(wc -l <"$data/pipe.ndjson") ;;
             esac
             echo "$result" >>"$OUT/results.txt"
@@ -93,6 +102,8 @@ awk 'function median(list,    n, a, i, j, t) { n = split(list, a, " "); for (i =
                key = $1 " " q[2]; rate[key] = rate[key] " " r[2]; if (k[2] != "-") kept[key] = kept[key] " " (k[2] / p[2]) }
      END { for (qos = 0; qos <= 1; qos++) {
              l = median(rate["lake " qos]); b = median(rate["broker " qos]); m = median(rate["mosquitto " qos]); h = median(rate["hydrant-pipe " qos])
-             printf "qos=%d lake=%d (sink %.0f%%) | broker alone=%d: lake %.2fx | mosquitto pipe=%d (sink %.0f%%): lake %.1fx | hydrant pipe=%d (sink %.0f%%)\n",
-                    qos, l, 100 * median(kept["lake " qos]), b, l / b, m, 100 * median(kept["mosquitto " qos]), l / m, h, 100 * median(kept["hydrant-pipe " qos]) } }' \
+             printf "qos=%d lake=%d (sink %.0f%%) | broker alone=%d: lake %.2fx | mosquitto pipe=%d (sink %.0f%%): lake %.1fx | hydrant pipe=%d (sink %.0f%%)",
+                    qos, l, 100 * median(kept["lake " qos]), b, l / b, m, 100 * median(kept["mosquitto " qos]), l / m, h, 100 * median(kept["hydrant-pipe " qos])
+             if (("lake-before " qos) in rate) { lb = median(rate["lake-before " qos]); printf " | lake before=%d (sink %.0f%%): after/before %.2fx", lb, 100 * median(kept["lake-before " qos]), l / lb }
+             printf "\n" } }' \
     "$OUT/summary.txt" | tee -a "$OUT/summary.txt"
