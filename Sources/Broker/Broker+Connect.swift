@@ -4,6 +4,11 @@ import MQTT
 /// CONNECT (§3.1): client identifier rules, session takeover, clean and persistent sessions.
 extension Broker {
     func handleConnect(_ connect: Connect, on connection: Connection) {
+        guard connect.version == .v311 else {
+            // Until the broker speaks 5.0, its clients are refused as before (CONNACK 0x01).
+            protocolError(.unacceptableProtocol(name: "MQTT", level: connect.version.rawValue), on: connection)
+            return
+        }
         var clientId = connect.clientId
         if clientId.isEmpty {
             // [MQTT-3.1.3-8]: a zero-byte client id needs CleanSession=1; then the server

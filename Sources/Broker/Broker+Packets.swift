@@ -23,10 +23,13 @@ extension Broker {
         }
         switch packet {
         case let .publish(publish): handlePublish(publish, from: connection, session: session)
-        case let .puback(id): handlePubAck(id, session: session)
-        case let .pubrec(id): handlePubRec(id, from: connection, session: session)
-        case let .pubrel(id): handlePubRel(id, from: connection, session: session)
-        case let .pubcomp(id): handlePubComp(id, session: session)
+        case let .ack(ack):
+            switch ack.type {
+            case .puback: handlePubAck(ack.packetId, session: session)
+            case .pubrec: handlePubRec(ack.packetId, from: connection, session: session)
+            case .pubrel: handlePubRel(ack.packetId, from: connection, session: session)
+            default: handlePubComp(ack.packetId, session: session)
+            }
         case let .subscribe(subscribe): handleSubscribe(subscribe, from: connection, session: session)
         case let .unsubscribe(unsubscribe): handleUnsubscribe(unsubscribe, from: connection, session: session)
         case .pingreq: send(.pingresp, to: connection)
@@ -37,6 +40,8 @@ extension Broker {
         case .connect:
             // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
             protocolError(.protocolViolation("second CONNECT"), on: connection)
+        case .auth:
+            protocolError(.protocolViolation("AUTH without an authentication method"), on: connection)
         case .connack, .suback, .unsuback, .pingresp:
             protocolError(.protocolViolation("\(packet.type) is sent only by servers"), on: connection)
         }

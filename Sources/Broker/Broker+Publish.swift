@@ -108,8 +108,7 @@ extension Broker {
 
     /// Sends, in arrival order, every acknowledgement at the head of the queue that is durable.
     private func flushAcknowledgements(_ connection: Connection) {
-        while let head = connection.pendingAcks.first, head.marks.isDurable {
-            _ = connection.pendingAcks.popFirst()
+        while connection.pendingAcks.firstSatisfies({ $0.marks.isDurable }), let head = connection.pendingAcks.popFirst() {
             sendAcknowledgement(head, to: connection)
         }
     }

@@ -35,6 +35,6 @@ extension Broker {
         }
         routeCache.removeAll(keepingCapacity: true)
         // [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
-        send(.unsuback(packetId: unsubscribe.packetId), to: connection)
+        send(.unsuback(UnsubAck(packetId: unsubscribe.packetId)), to: connection)
     }
 }

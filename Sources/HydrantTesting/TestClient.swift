@@ -179,7 +179,7 @@ public final class TestClient {
         let id = packetId()
         send(.unsubscribe(Unsubscribe(packetId: id, filters: filters)))
         let packet = try receive("UNSUBACK \(id)") { if case .unsuback = $0 { return true } else { return false } }
-        guard case .unsuback(id) = packet else { throw TestClientError.unexpected(packet, expected: "UNSUBACK \(id)") }
+        guard case let .unsuback(ack) = packet, ack.packetId == id else { throw TestClientError.unexpected(packet, expected: "UNSUBACK \(id)") }
     }
 
     /// Publishes and completes the QoS handshake.

@@ -5,26 +5,33 @@ public struct Connect: Sendable, Hashable {
         public var payload: [UInt8]
         public var qos: QoS
         public var retain: Bool
+        /// MQTT 5 will properties (§3.1.3.2): Will Delay Interval, the message's properties.
+        public var properties: Properties
 
-        public init(topic: String, payload: [UInt8], qos: QoS = .atMostOnce, retain: Bool = false) {
+        public init(topic: String, payload: [UInt8], qos: QoS = .atMostOnce, retain: Bool = false, properties: Properties = Properties()) {
             self.topic = topic
             self.payload = payload
             self.qos = qos
             self.retain = retain
+            self.properties = properties
         }
     }
 
     public var version: ProtocolVersion
     public var clientId: String
+    /// Clean Session (3.1.1), Clean Start (5.0, §3.1.2.4).
     public var cleanSession: Bool
     public var keepAlive: UInt16
     public var will: Will?
     public var username: String?
     public var password: [UInt8]?
+    /// MQTT 5 CONNECT properties (§3.1.2.11).
+    public var properties: Properties
 
     public init(
         version: ProtocolVersion = .v311, clientId: String, cleanSession: Bool = true,
-        keepAlive: UInt16 = 60, will: Will? = nil, username: String? = nil, password: [UInt8]? = nil
+        keepAlive: UInt16 = 60, will: Will? = nil, username: String? = nil, password: [UInt8]? = nil,
+        properties: Properties = Properties()
     ) {
         self.version = version
         self.clientId = clientId
@@ -33,6 +40,7 @@ public struct Connect: Sendable, Hashable {
         self.will = will
         self.username = username
         self.password = password
+        self.properties = properties
     }
 
     static func decode(_ reader: inout ByteReader) throws(MQTTError) -> Connect {
@@ -59,23 +67,25 @@ public struct Connect: Sendable, Hashable {
                 throw .invalidConnectFlags("will QoS or retain set without the will flag")
             }
         }
-        // [MQTT-3.1.2-22]: no password without a user name.
-        guard hasUsername || !hasPassword else { throw .invalidConnectFlags("password flag without user name flag") }
+        // [MQTT-3.1.2-22]: no password without a user name (3.1.1; 5.0 allows it, §3.1.2.9).
+        guard hasUsername || !hasPassword || version == .v5 else { throw .invalidConnectFlags("password flag without user name flag") }
         let keepAlive = try reader.readUInt16("keep alive")
+        let properties = version == .v5 ? try Properties.decode(&reader, for: .connect) : Properties()
         let clientId = try reader.readString("client identifier")
         var will: Will?
         if hasWill {
+            let willProperties = version == .v5 ? try Properties.decode(&reader, for: .will) : Properties()
             let topic = try reader.readString("will topic")
             try Topic.validateName(topic)
             let payload = try reader.readBinary("will message")
-            will = Will(topic: topic, payload: Array(payload), qos: willQoS, retain: willRetain)
+            will = Will(topic: topic, payload: Array(payload), qos: willQoS, retain: willRetain, properties: willProperties)
         }
         let username = hasUsername ? try reader.readString("user name") : nil
         let password = hasPassword ? Array(try reader.readBinary("password")) : nil
         guard reader.isAtEnd else { throw .unexpectedTrailingBytes(type: .connect) }
         return Connect(
             version: version, clientId: clientId, cleanSession: cleanSession, keepAlive: keepAlive,
-            will: will, username: username, password: password)
+            will: will, username: username, password: password, properties: properties)
     }
 
     func encode(into buffer: inout [UInt8]) {
@@ -90,8 +100,10 @@ public struct Connect: Sendable, Hashable {
         if password != nil { flags |= 0x40 }
         body.append(flags)
         body.appendUInt16(keepAlive)
+        if version == .v5 { properties.encode(into: &body) }
         body.appendMQTTString(clientId)
         if let will {
+            if version == .v5 { will.properties.encode(into: &body) }
             body.appendMQTTString(will.topic)
             body.appendMQTTBinary(will.payload)
         }

@@ -1,12 +1,8 @@
-/// PINGREQ (§3.12), PINGRESP (§3.13) and DISCONNECT (§3.14): a fixed header and no body.
+/// PINGREQ (§3.12) and PINGRESP (§3.13): a fixed header and no body, in both versions.
 enum EmptyPacket {
     static func decode(_ type: PacketType, _ reader: inout ByteReader) throws(MQTTError) -> Packet {
         guard reader.isAtEnd else { throw .unexpectedTrailingBytes(type: type) }
-        switch type {
-        case .pingreq: return .pingreq
-        case .pingresp: return .pingresp
-        default: return .disconnect
-        }
+        return type == .pingreq ? .pingreq : .pingresp
     }
 
     static func encode(_ type: PacketType, into buffer: inout [UInt8]) {

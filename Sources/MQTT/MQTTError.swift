@@ -32,6 +32,9 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
     case emptyTopicFilterList(type: PacketType)
     /// The reserved bits of a SUBSCRIBE option byte were set ([MQTT-3.8.3-4]).
     case invalidSubscriptionOptions(UInt8)
+    /// MQTT 5: a packet that breaks the format — an unknown or misplaced property, a bad
+    /// Variable Byte Integer, an unknown reason code (0x81, §2.2.2.2, §1.5.5).
+    case malformedPacket(String)
     /// A well-formed packet that is not allowed here (second CONNECT, CONNACK from a client, …).
     case protocolViolation(String)
 
@@ -63,6 +66,7 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .zeroPacketIdentifier(type): return "\(type) with packet identifier 0"
         case let .emptyTopicFilterList(type): return "\(type) without topic filters"
         case let .invalidSubscriptionOptions(byte): return "reserved bits set in subscription options 0x\(String(byte, radix: 16))"
+        case let .malformedPacket(reason): return "malformed packet: \(reason)"
         case let .protocolViolation(reason): return "protocol violation: \(reason)"
         }
     }

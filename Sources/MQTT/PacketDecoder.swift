@@ -16,13 +16,20 @@ public struct PacketDecoder: Sendable {
         self.maxPacketSize = maxPacketSize
     }
 
-    /// Decodes the packet at the start of `bytes`. The size limit is checked from the
-    /// fixed header alone, before the body is buffered (as rumqttd does).
+    /// Decodes the packet at the start of `bytes` as this decoder's version.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(MQTTError) -> Result {
+        try decode(bytes, version: version)
+    }
+
+    /// Decodes the packet at the start of `bytes` as `version` (a connection's, once its
+    /// CONNECT said which; CONNECT itself carries its level). The size limit is checked
+    /// from the fixed header alone, before the body is buffered (as rumqttd does).
+    public func decode(_ bytes: UnsafeRawBufferPointer, version: ProtocolVersion) throws(MQTTError) -> Result {
         guard let first = bytes.first else { return .needMoreData }
         let typeBits = first >> 4
         let flags = first & 0x0F
-        guard let type = PacketType(rawValue: typeBits) else { throw .reservedPacketType(typeBits) }
+        // AUTH (15) exists only in 5.0; 0 is reserved in both.
+        guard let type = PacketType(rawValue: typeBits), type != .auth || version == .v5 else { throw .reservedPacketType(typeBits) }
         if let required = type.requiredFlags, flags != required {
             throw .invalidFixedHeaderFlags(type: type, flags: flags)
         }
@@ -38,26 +45,33 @@ public struct PacketDecoder: Sendable {
         guard total <= maxPacketSize else { throw .packetTooLarge(size: total, limit: maxPacketSize) }
         guard bytes.count >= total else { return .needMoreData }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(1 + width)..<total]))
-        let packet = try Self.decodeBody(type: type, flags: flags, &reader)
+        let packet = try Self.decodeBody(type: type, flags: flags, &reader, version: version)
         return .packet(packet, consumed: total)
     }
 
     /// Convenience for tests and tools: decodes from an array.
     public func decode(_ bytes: [UInt8]) throws(MQTTError) -> Result {
-        let outcome = bytes.withUnsafeBytes { raw in Swift.Result { () throws(MQTTError) -> Result in try decode(raw) } }
+        try decode(bytes, version: version)
+    }
+
+    public func decode(_ bytes: [UInt8], version: ProtocolVersion) throws(MQTTError) -> Result {
+        let outcome = bytes.withUnsafeBytes { raw in Swift.Result { () throws(MQTTError) -> Result in try decode(raw, version: version) } }
         return try outcome.get()
     }
 
-    private static func decodeBody(type: PacketType, flags: UInt8, _ reader: inout ByteReader) throws(MQTTError) -> Packet {
+    private static func decodeBody(type: PacketType, flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion) throws(MQTTError) -> Packet {
         switch type {
         case .connect: return .connect(try Connect.decode(&reader))
-        case .connack: return .connack(try ConnAck.decode(&reader))
-        case .publish: return .publish(try Publish.decode(flags: flags, &reader))
-        case .puback, .pubrec, .pubrel, .pubcomp, .unsuback: return try Acknowledgement.decode(type, &reader)
-        case .subscribe: return .subscribe(try Subscribe.decode(&reader))
-        case .suback: return .suback(try SubAck.decode(&reader))
-        case .unsubscribe: return .unsubscribe(try Unsubscribe.decode(&reader))
-        case .pingreq, .pingresp, .disconnect: return try EmptyPacket.decode(type, &reader)
+        case .connack: return .connack(try ConnAck.decode(&reader, version: version))
+        case .publish: return .publish(try Publish.decode(flags: flags, &reader, version: version))
+        case .puback, .pubrec, .pubrel, .pubcomp: return .ack(try Acknowledgement.decode(type, &reader, version: version))
+        case .subscribe: return .subscribe(try Subscribe.decode(&reader, version: version))
+        case .suback: return .suback(try SubAck.decode(&reader, version: version))
+        case .unsubscribe: return .unsubscribe(try Unsubscribe.decode(&reader, version: version))
+        case .unsuback: return .unsuback(try UnsubAck.decode(&reader, version: version))
+        case .pingreq, .pingresp: return try EmptyPacket.decode(type, &reader)
+        case .disconnect: return .disconnect(try Disconnect.decode(.disconnect, &reader, version: version))
+        case .auth: return .auth(try Disconnect.decode(.auth, &reader, version: version))
         }
     }
 }

@@ -2,6 +2,8 @@
 public enum PacketType: UInt8, Sendable, Hashable, CustomStringConvertible {
     case connect = 1, connack, publish, puback, pubrec, pubrel, pubcomp
     case subscribe, suback, unsubscribe, unsuback, pingreq, pingresp, disconnect
+    /// MQTT 5 only (§3.15); reserved in 3.1.1.
+    case auth
 
     /// The low nibble every packet type but PUBLISH must carry (§2.2.2, table 2.2):
     /// 0b0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE, zero otherwise.
@@ -29,6 +31,7 @@ public enum PacketType: UInt8, Sendable, Hashable, CustomStringConvertible {
         case .pingreq: return "PINGREQ"
         case .pingresp: return "PINGRESP"
         case .disconnect: return "DISCONNECT"
+        case .auth: return "AUTH"
         }
     }
 }

@@ -1,13 +1,15 @@
-/// The MQTT protocol level carried in CONNECT (§3.1.2.2). The codec takes it as a parameter
-/// so MQTT 5.0 (level 5) can be added without touching the 3.1.1 paths.
+/// The MQTT protocol level carried in CONNECT (§3.1.2.2): 3.1.1 (level 4) or 5.0 (level 5).
+/// One codec for both; every packet's decoder and encoder takes the connection's version.
 public enum ProtocolVersion: UInt8, Sendable, Hashable, CustomStringConvertible {
     case v311 = 4
+    case v5 = 5
 
     public var protocolName: String { "MQTT" }
 
     public var description: String {
         switch self {
         case .v311: return "3.1.1"
+        case .v5: return "5.0"
         }
     }
 }

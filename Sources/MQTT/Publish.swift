@@ -1,5 +1,6 @@
 /// PUBLISH (§3.3).
 public struct Publish: Sendable, Hashable {
+    /// Empty only in an MQTT 5 PUBLISH that names its topic by a Topic Alias (§3.3.2.3.4).
     public var topic: String
     public var payload: [UInt8]
     public var qos: QoS
@@ -7,10 +8,12 @@ public struct Publish: Sendable, Hashable {
     public var dup: Bool
     /// Present exactly when `qos` > 0 (§2.3.1).
     public var packetId: UInt16?
+    /// MQTT 5 PUBLISH properties (§3.3.2.3).
+    public var properties: Properties
 
     public init(
         topic: String, payload: [UInt8], qos: QoS = .atMostOnce, retain: Bool = false,
-        dup: Bool = false, packetId: UInt16? = nil
+        dup: Bool = false, packetId: UInt16? = nil, properties: Properties = Properties()
     ) {
         self.topic = topic
         self.payload = payload
@@ -18,40 +21,55 @@ public struct Publish: Sendable, Hashable {
         self.retain = retain
         self.dup = dup
         self.packetId = packetId
+        self.properties = properties
     }
 
-    static func decode(flags: UInt8, _ reader: inout ByteReader) throws(MQTTError) -> Publish {
+    static func decode(flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion) throws(MQTTError) -> Publish {
         guard let qos = QoS(rawValue: (flags >> 1) & 0x03) else { throw .invalidQoS }  // [MQTT-3.3.1-4]
         let dup = flags & 0x08 != 0
         // [MQTT-3.3.1-2]: DUP must be 0 for QoS 0 messages.
         if qos == .atMostOnce && dup { throw .protocolViolation("DUP flag set on a QoS 0 PUBLISH") }
         let topic = try reader.readString("topic name")
-        try Topic.validateName(topic)
+        // 5.0: an empty name is the Topic Alias's (checked once the properties are read).
+        if !(version == .v5 && topic.isEmpty) { try Topic.validateName(topic) }
         var packetId: UInt16?
         if qos != .atMostOnce {
             let id = try reader.readUInt16("packet identifier")
             guard id != 0 else { throw .zeroPacketIdentifier(type: .publish) }
             packetId = id
         }
+        var properties = Properties()
+        if version == .v5 {
+            properties = try Properties.decode(&reader, for: .publish)
+            // [MQTT-3.3.2-8]: no name and no alias is a protocol error.
+            if topic.isEmpty && properties.topicAlias == nil { throw .protocolViolation("PUBLISH with an empty topic name and no Topic Alias") }
+        }
         let payload = Array(reader.readRest())
-        return Publish(topic: topic, payload: payload, qos: qos, retain: flags & 0x01 != 0, dup: dup, packetId: packetId)
+        return Publish(topic: topic, payload: payload, qos: qos, retain: flags & 0x01 != 0, dup: dup, packetId: packetId, properties: properties)
     }
 
-    func encode(into buffer: inout [UInt8]) {
+    func encode(into buffer: inout [UInt8], version: ProtocolVersion) {
+        var encodedProperties: [UInt8]?
+        if version == .v5 {
+            var bytes: [UInt8] = []
+            properties.encode(into: &bytes)
+            encodedProperties = bytes
+        }
         Publish.encode(
             topic: topic, payload: payload, qos: qos, retain: retain, dup: dup,
-            packetId: packetId ?? 0, into: &buffer)
+            packetId: packetId ?? 0, properties: encodedProperties, into: &buffer)
     }
 
     /// Encodes a PUBLISH from its parts without building a `Publish` value; the broker's
-    /// fan-out path calls this once per delivery.
+    /// fan-out path calls this once per delivery. `properties`: the encoded property list
+    /// (length included) of an MQTT 5 PUBLISH, nil for 3.1.1.
     @inlinable
     public static func encode(
         topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16,
-        into buffer: inout [UInt8]
+        properties: [UInt8]? = nil, into buffer: inout [UInt8]
     ) {
         let topicLength = topic.utf8.count
-        let remaining = 2 + topicLength + (qos == .atMostOnce ? 0 : 2) + payload.count
+        let remaining = 2 + topicLength + (qos == .atMostOnce ? 0 : 2) + (properties?.count ?? 0) + payload.count
         var header = PacketType.publish.rawValue << 4 | qos.rawValue << 1
         if retain { header |= 0x01 }
         if dup { header |= 0x08 }
@@ -61,6 +79,7 @@ public struct Publish: Sendable, Hashable {
         buffer.appendUInt16(UInt16(truncatingIfNeeded: topicLength))
         buffer.append(contentsOf: topic.utf8)
         if qos != .atMostOnce { buffer.appendUInt16(packetId) }
+        if let properties { buffer.append(contentsOf: properties) }
         buffer.append(contentsOf: payload)
     }
 }

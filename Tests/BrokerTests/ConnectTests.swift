@@ -13,7 +13,7 @@ import Testing
         #expect(try client.receive() == .pingresp)
     }
 
-    @Test(arguments: [3 as UInt8, 5])
+    @Test(arguments: [3 as UInt8, 6])
     func unsupportedProtocolLevelGetsReturnCode1(_ level: UInt8) throws {
         let broker = try BrokerHarness()
         let client = try TestClient(port: broker.port)

@@ -114,7 +114,7 @@ private func connectBytes(flags: UInt8, clientId: [UInt8] = Array("c".utf8), tai
         MalformedCase(name: "CONNECT will retain without will", bytes: connectBytes(flags: 0x22), error: .invalidConnectFlags("will QoS or retain set without the will flag")),
         MalformedCase(name: "CONNECT password without user", bytes: connectBytes(flags: 0x42), error: .invalidConnectFlags("password flag without user name flag")),
         MalformedCase(name: "CONNECT protocol level 3", bytes: connectBytes(flags: 0x02, level: 3), error: .unacceptableProtocol(name: "MQTT", level: 3)),
-        MalformedCase(name: "CONNECT protocol level 5", bytes: connectBytes(flags: 0x02, level: 5), error: .unacceptableProtocol(name: "MQTT", level: 5)),
+        MalformedCase(name: "CONNECT protocol level 6", bytes: connectBytes(flags: 0x02, level: 6), error: .unacceptableProtocol(name: "MQTT", level: 6)),
         MalformedCase(name: "CONNECT protocol name MQIsdp", bytes: connectBytes(flags: 0x02, level: 3, name: "MQIsdp"), error: .unacceptableProtocol(name: "MQIsdp", level: 3)),
         MalformedCase(name: "CONNECT truncated client id", bytes: [0x10, 0x0D, 0, 4, 0x4D, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 5, 0x61], error: .truncated(field: "client identifier")),
         MalformedCase(name: "CONNECT invalid UTF-8 client id", bytes: connectBytes(flags: 0x02, clientId: [0xFE]), error: .invalidString(field: "client identifier")),
