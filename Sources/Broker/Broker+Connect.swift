@@ -4,33 +4,65 @@ import MQTT
 /// CONNECT (§3.1): client identifier rules, session takeover, clean and persistent sessions.
 extension Broker {
     func handleConnect(_ connect: Connect, on connection: Connection) {
-        guard connect.version == .v311 else {
-            // Until the broker speaks 5.0, its clients are refused as before (CONNACK 0x01).
-            protocolError(.unacceptableProtocol(name: "MQTT", level: connect.version.rawValue), on: connection)
-            return
+        connection.version = connect.version
+        let v5 = connect.version == .v5
+        let requested = connect.properties
+        var acknowledged = Properties()
+        if v5 {
+            // No enhanced authentication method is offered (§4.12): 0x8C.
+            if let method = requested.authenticationMethod {
+                refuseConnect(.badAuthenticationMethod, "authentication method '\(method)' is not supported", on: connection)
+                return
+            }
+            connection.clientReceiveMaximum = Int(requested.receiveMaximum ?? UInt16.max)
+            connection.clientMaximumPacketSize = requested.maximumPacketSize.map(Int.init) ?? Int.max
+            if let maximum = requested.topicAliasMaximum, maximum > 0 { connection.outboundAliases = TopicAliases(maximum: Int(maximum)) }
+            connection.wantsProblemInformation = (requested.requestProblemInformation ?? 1) == 1
+            connection.sessionExpiry = requested.sessionExpiryInterval ?? 0
+        } else {
+            connection.sessionExpiry = connect.cleanSession ? 0 : UInt32.max
         }
         var clientId = connect.clientId
         if clientId.isEmpty {
-            // [MQTT-3.1.3-8]: a zero-byte client id needs CleanSession=1; then the server
-            // assigns a unique one ([MQTT-3.1.3-6]).
-            guard connect.cleanSession else {
+            // [MQTT-3.1.3-8]: in 3.1.1 a zero-byte client id needs CleanSession=1; then the
+            // server assigns a unique one ([MQTT-3.1.3-6]). 5.0 assigns one in any case and
+            // says which (Assigned Client Identifier, [MQTT-3.2.2-16]).
+            guard connect.cleanSession || v5 else {
                 send(.connack(ConnAck(sessionPresent: false, returnCode: .identifierRejected)), to: connection)
                 flush(connection)
                 closeConnection(connection, reason: "empty client id with CleanSession=0 (CONNACK 0x02)", publishWill: false, level: .warning)
                 return
             }
             clientId = assignClientId()
+            if v5 { acknowledged.assignedClientIdentifier = clientId }
         }
         connection.clientId = clientId
         connection.username = connect.username
         connection.keepAlive = connect.keepAlive
+        if v5 && (connect.keepAlive == 0 || Int(connect.keepAlive) > config.maxKeepAlive) {
+            // §3.2.2.3.14: the server's keep alive replaces the client's.
+            connection.keepAlive = UInt16(config.maxKeepAlive)
+            acknowledged.serverKeepAlive = connection.keepAlive
+        }
         if let will = connect.will {
-            connection.will = Message(topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, clientId: clientId, username: connect.username)
+            var properties = will.properties
+            connection.willDelay = properties.willDelayInterval ?? 0
+            properties.willDelayInterval = nil
+            let expiry = properties.messageExpiryInterval
+            properties.messageExpiryInterval = nil
+            if properties.payloadFormatIndicator == 1, MQTTString.decode(will.payload) == nil {
+                refuseConnect(.payloadFormatInvalid, "will payload is not UTF-8 but its Payload Format Indicator says it is", on: connection)
+                return
+            }
+            connection.will = Message(
+                topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, clientId: clientId, username: connect.username,
+                properties: properties, expiryInterval: expiry)
         }
 
         if let old = sessions[clientId]?.connection {
-            // [MQTT-3.1.4-2]: the existing client is disconnected. It did not send
-            // DISCONNECT, so its will is published. A clean session ends with it.
+            // [MQTT-3.1.4-2]: the existing client is disconnected (5.0: DISCONNECT 0x8E
+            // first). It did not send DISCONNECT, so its will is published.
+            sendDisconnect(.sessionTakenOver, "session taken over by a new connection", to: old)
             closeConnection(old, reason: "session taken over by a new connection from \(connection.peer)", publishWill: true)
         }
         var sessionPresent = false
@@ -38,19 +70,56 @@ extension Broker {
         if let existing = sessions[clientId], !connect.cleanSession {
             session = existing
             sessionPresent = true  // [MQTT-3.2.2-2]
+            // 5.0: the new connection's Session Expiry decides whether it outlives it.
+            session.clean = connection.sessionExpiry == 0
         } else {
-            // [MQTT-3.1.2-6]: CleanSession=1 discards any previous session.
+            // [MQTT-3.1.2-6]: CleanSession=1 (Clean Start) discards any previous session.
             if let existing = sessions[clientId] { endSession(existing) }
-            session = Session(clientId: clientId, clean: connect.cleanSession)
+            session = Session(clientId: clientId, clean: connection.sessionExpiry == 0)
             ledger.opened(session)
             sessions[clientId] = session
         }
         session.connection = connection
         connection.session = session
         stats.clientsConnected += 1
-        send(.connack(ConnAck(sessionPresent: sessionPresent, returnCode: .accepted)), to: connection)
-        logger.info("client connected client=\(clientId) peer=\(connection.peer) clean=\(connect.cleanSession) keepalive=\(connect.keepAlive) session_present=\(sessionPresent) inflight=\(session.inflight.count) queued=\(session.queue.count)")
+        if v5 {
+            if config.receiveMaximum < Int(UInt16.max) { acknowledged.receiveMaximum = UInt16(config.receiveMaximum) }
+            acknowledged.maximumPacketSize = UInt32(min(config.maxPacketSize, Int(UInt32.max)))
+            if config.maxTopicAlias > 0 { acknowledged.topicAliasMaximum = UInt16(min(config.maxTopicAlias, Int(UInt16.max))) }
+            acknowledged.wildcardSubscriptionAvailable = 1
+            acknowledged.subscriptionIdentifierAvailable = 1
+            acknowledged.sharedSubscriptionAvailable = 0
+            stats.clientsConnectedV5 += 1
+        }
+        send(.connack(ConnAck(sessionPresent: sessionPresent, reasonCode: .success, properties: acknowledged)), to: connection)
+        logger.info("client connected client=\(clientId) peer=\(connection.peer) protocol=\(connect.version) clean=\(connect.cleanSession) keepalive=\(connection.keepAlive) session_expiry=\(connection.sessionExpiry) session_present=\(sessionPresent) inflight=\(session.inflight.count) queued=\(session.queue.count)")
         if sessionPresent { resumeDeliveries(session, on: connection) }
+    }
+
+    /// DISCONNECT from the client (§3.14): the will is discarded ([MQTT-3.14.4-3]) unless
+    /// an MQTT 5 client asks for it (0x04); a 5.0 client may change its session expiry,
+    /// but not from 0 to more ([MQTT-3.14.2-2]).
+    func handleDisconnect(_ disconnect: Disconnect, from connection: Connection, session: Session) {
+        if let expiry = disconnect.properties.sessionExpiryInterval {
+            guard connection.sessionExpiry != 0 || expiry == 0 else {
+                protocolError(.protocolViolation("DISCONNECT sets a Session Expiry Interval on a session that had 0"), on: connection)
+                return
+            }
+            connection.sessionExpiry = expiry
+            session.clean = expiry == 0
+        }
+        let keepWill = disconnect.reasonCode == .disconnectWithWillMessage
+        if !keepWill { connection.will = nil }
+        closeConnection(connection, reason: "client sent DISCONNECT\(connection.version == .v5 ? " \(disconnect.reasonCode)" : "")", publishWill: keepWill)
+    }
+
+    /// CONNACK with a refusal (in the client's version), then close.
+    private func refuseConnect(_ reason: ReasonCode, _ explanation: String, on connection: Connection) {
+        var properties = Properties()
+        if connection.version == .v5 { properties.reasonString = explanation }
+        send(.connack(ConnAck(sessionPresent: false, reasonCode: reason, properties: properties)), to: connection)
+        flush(connection)
+        closeConnection(connection, reason: "\(explanation) (CONNACK \(reason))", publishWill: false, level: .warning)
     }
 
     private func assignClientId() -> String {

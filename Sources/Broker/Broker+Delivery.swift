@@ -1,3 +1,4 @@
+import CSystem
 import MQTT
 
 /// Outgoing messages: routing, QoS downgrade, in-flight window, session queues, drops.
@@ -12,18 +13,56 @@ extension Broker {
             routeCache[message.topic] = routes
         }
         for route in routes {
-            // §3.8.4: delivered at the lower of the published and the granted QoS.
-            deliver(Delivery(message: message, qos: min(route.qos, message.qos), retain: false), to: route.session)
+            var granted = route.qos
+            if message.origin != 0, route.session.connection?.token == message.origin {
+                // MQTT 5 No Local (§3.8.3.1): not back to the session that published it.
+                guard let own = route.qosForOwn else { continue }
+                granted = own
+            }
+            // §3.8.4: delivered at the lower of the published and the granted QoS;
+            // RETAIN only with Retain As Published ([MQTT-3.3.1-12], [MQTT-3.3.1-13]).
+            deliver(
+                Delivery(
+                    message: message, qos: min(granted, message.qos), retain: route.retainAsPublished && message.retain,
+                    subscriptionIdentifiers: route.identifiers), to: route.session)
         }
     }
 
+    /// Wall-clock seconds, for message expiry.
+    func wallClockSeconds() -> Int64 {
+        var seconds: Int64 = 0
+        var nanos: Int32 = 0
+        hy_realtime(&seconds, &nanos)
+        return seconds
+    }
+
+    /// §3.3.2.3.3: a message whose expiry passed before onward delivery started is not sent.
+    private func expired(_ delivery: Delivery) -> Bool {
+        delivery.message.expiryInterval != nil && delivery.message.remainingExpiry(now: wallClockSeconds()) == 0
+    }
+
+    /// §3.1.2.11.4: a packet larger than the client accepts is not sent; the message is
+    /// dropped for that client as if delivered, and counted.
+    private func tooLarge(_ delivery: Delivery, for connection: Connection) -> Bool {
+        guard connection.clientMaximumPacketSize != Int.max else { return false }
+        let message = delivery.message
+        let properties = 16 + 5 * delivery.subscriptionIdentifiers.count + message.forwardedProperties.count
+        let remaining = 2 + message.topic.utf8.count + 2 + properties + message.payload.count
+        guard 1 + RemainingLength.width(of: remaining) + remaining > connection.clientMaximumPacketSize else { return false }
+        stats.messagesDropped += 1
+        logger.debug("message larger than the client's Maximum Packet Size dropped client=\(connection.clientId) topic=\(message.topic) limit=\(connection.clientMaximumPacketSize)")
+        return true
+    }
+
     func deliver(_ delivery: Delivery, to session: Session) {
+        if expired(delivery) { return }
         guard let connection = session.connection else {
             // Offline persistent session: QoS 1/2 are queued for it (§3.1.2.4); QoS 0 is not
             // (Mosquitto's default, queue_qos0_messages false).
             if delivery.qos != .atMostOnce { enqueue(delivery, for: session) }
             return
         }
+        if connection.version == .v5 && tooLarge(delivery, for: connection) { return }
         if delivery.qos == .atMostOnce {
             guard connection.pendingBytes < config.maxWriteBuffer else {
                 // A slow subscriber must not grow memory or stall others: QoS 0 is dropped.
@@ -41,8 +80,10 @@ extension Broker {
         }
     }
 
+    /// The in-flight window: the broker's `--max-inflight`, or less if the client's Receive
+    /// Maximum says so ([MQTT-3.3.4-7]: never more than it in flight to the client).
     private func canSendInflight(_ session: Session, _ connection: Connection) -> Bool {
-        session.inflight.count < config.maxInflight && connection.pendingBytes < config.maxWriteBuffer
+        session.inflight.count < min(config.maxInflight, connection.clientReceiveMaximum) && connection.pendingBytes < config.maxWriteBuffer
     }
 
     private func enqueue(_ delivery: Delivery, for session: Session) {
@@ -73,6 +114,10 @@ extension Broker {
         guard let connection = session.connection else { return }
         while !session.queue.isEmpty && canSendInflight(session, connection) {
             guard let delivery = session.queue.popFirst() else { break }
+            if expired(delivery) || (connection.version == .v5 && tooLarge(delivery, for: connection)) {
+                ledger.dequeuedUnsent(session, delivery: delivery)
+                continue
+            }
             sendInflight(delivery, fromQueue: true, session: session, connection: connection)
         }
     }
@@ -80,10 +125,58 @@ extension Broker {
     func writePublish(_ delivery: Delivery, packetId: UInt16, dup: Bool, to connection: Connection) {
         stats.messagesSent += 1
         let message = delivery.message
+        if connection.version == .v5 {
+            writePublish5(delivery, packetId: packetId, dup: dup, to: connection)
+            return
+        }
         send(connection) {
             Publish.encode(
                 topic: message.topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain,
                 dup: dup, packetId: packetId, into: &$0)
+        }
+    }
+
+    private static let noProperties: [UInt8] = [0]
+
+    /// An MQTT 5 PUBLISH: the remaining expiry, this connection's topic alias, the
+    /// subscription identifiers, then the message's own properties (§3.3.2.3).
+    private func writePublish5(_ delivery: Delivery, packetId: UInt16, dup: Bool, to connection: Connection) {
+        let message = delivery.message
+        var topic = message.topic
+        var body: [UInt8] = []
+        if message.expiryInterval != nil {
+            // In flight already (a resend): at least one second, never "expired" on the wire.
+            let left = max(1, message.remainingExpiry(now: wallClockSeconds()) ?? 1)
+            body.append(Properties.Identifier.messageExpiryInterval.rawValue)
+            body.append(contentsOf: [UInt8(truncatingIfNeeded: left >> 24), UInt8(truncatingIfNeeded: left >> 16), UInt8(truncatingIfNeeded: left >> 8), UInt8(truncatingIfNeeded: left)])
+        }
+        if connection.outboundAliases != nil {
+            let alias: UInt16
+            switch connection.outboundAliases!.use(topic) {
+            case let .known(known):
+                alias = known
+                topic = ""
+            case let .assign(assigned):
+                alias = assigned
+            }
+            body.append(Properties.Identifier.topicAlias.rawValue)
+            body.append(contentsOf: [UInt8(truncatingIfNeeded: alias >> 8), UInt8(truncatingIfNeeded: alias)])
+        }
+        for identifier in delivery.subscriptionIdentifiers {
+            body.append(Properties.Identifier.subscriptionIdentifier.rawValue)
+            RemainingLength.append(identifier, to: &body)
+        }
+        var properties = Self.noProperties
+        if !body.isEmpty || !message.forwardedProperties.isEmpty {
+            properties = []
+            RemainingLength.append(body.count + message.forwardedProperties.count, to: &properties)
+            properties.append(contentsOf: body)
+            properties.append(contentsOf: message.forwardedProperties)
+        }
+        send(connection) {
+            Publish.encode(
+                topic: topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain,
+                dup: dup, packetId: packetId, properties: properties, into: &$0)
         }
     }
 }

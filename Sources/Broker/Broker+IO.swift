@@ -105,7 +105,7 @@ extension Broker {
         var offset = 0
         while !connection.closed && offset < bytes.count {
             do {
-                switch try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                switch try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...]), version: connection.version) {
                 case .needMoreData:
                     return offset
                 case let .packet(packet, consumed):
@@ -133,7 +133,18 @@ extension Broker {
     }
 
     func send(_ packet: Packet, to connection: Connection) {
-        send(connection) { packet.encode(into: &$0) }
+        let version = connection.version
+        send(connection) { packet.encode(into: &$0, version: version) }
+    }
+
+    /// MQTT 5: a DISCONNECT with `reason` (and, if the client asked for problem
+    /// information, a reason string) before the connection closes (§3.14, §4.13).
+    func sendDisconnect(_ reason: ReasonCode, _ explanation: String, to connection: Connection) {
+        guard connection.version == .v5, connection.isConnected else { return }
+        var properties = Properties()
+        if connection.wantsProblemInformation { properties.reasonString = explanation }
+        send(.disconnect(Disconnect(reasonCode: reason, properties: properties)), to: connection)
+        flush(connection)
     }
 
     /// The end of an event-loop round (and of a tick): the tap hands over what the round's
@@ -267,6 +278,8 @@ extension Broker {
             send(.connack(ConnAck(sessionPresent: false, returnCode: .unacceptableProtocolVersion)), to: connection)
             flush(connection)
         }
+        // MQTT 5 (§4.13.1): the reason code first, on a DISCONNECT.
+        sendDisconnect(ReasonCode(error.reasonCode), "\(error)", to: connection)
         closeConnection(connection, reason: "\(error) (reason 0x\(String(error.reasonCode, radix: 16)))", publishWill: true, level: .warning)
     }
 
@@ -286,6 +299,7 @@ extension Broker {
             return
         }
         stats.clientsConnected -= 1
+        if connection.version == .v5 { stats.clientsConnectedV5 -= 1 }
         logger.log(level, "client disconnected \(connection.logName) reason=\"\(reason)\"")
         if session.connection === connection {
             session.connection = nil

@@ -25,18 +25,16 @@ extension Broker {
         case let .publish(publish): handlePublish(publish, from: connection, session: session)
         case let .ack(ack):
             switch ack.type {
-            case .puback: handlePubAck(ack.packetId, session: session)
-            case .pubrec: handlePubRec(ack.packetId, from: connection, session: session)
+            case .puback: handlePubAck(ack.packetId, from: connection, session: session)
+            case .pubrec: handlePubRec(ack, from: connection, session: session)
             case .pubrel: handlePubRel(ack.packetId, from: connection, session: session)
-            default: handlePubComp(ack.packetId, session: session)
+            default: handlePubComp(ack.packetId, from: connection, session: session)
             }
         case let .subscribe(subscribe): handleSubscribe(subscribe, from: connection, session: session)
         case let .unsubscribe(unsubscribe): handleUnsubscribe(unsubscribe, from: connection, session: session)
         case .pingreq: send(.pingresp, to: connection)
-        case .disconnect:
-            // [MQTT-3.14.4-3]: a DISCONNECT discards the will.
-            connection.will = nil
-            closeConnection(connection, reason: "client sent DISCONNECT", publishWill: false)
+        case let .disconnect(disconnect):
+            handleDisconnect(disconnect, from: connection, session: session)
         case .connect:
             // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
             protocolError(.protocolViolation("second CONNECT"), on: connection)

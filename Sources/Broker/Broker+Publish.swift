@@ -1,3 +1,4 @@
+import CSystem
 import Durable
 import MQTT
 
@@ -5,9 +6,37 @@ import MQTT
 extension Broker {
     func handlePublish(_ publish: Publish, from connection: Connection, session: Session) {
         stats.messagesReceived += 1
-        let message = Message(
-            topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
-            clientId: connection.clientId, username: connection.username, origin: connection.token)
+        guard Topic.levelCount(publish.topic) <= config.maxTopicLevels else {
+            protocolError(.protocolViolation("topic name deeper than --max-topic-levels \(config.maxTopicLevels)"), on: connection)
+            return
+        }
+        let message: Message
+        if connection.version == .v5 {
+            guard let accepted = acceptProperties(publish, from: connection) else { return }
+            message = accepted
+            if publish.qos != .atMostOnce, let id = publish.packetId, publish.qos == .atLeastOnce || session.incomingQoS2.index(forKey: id) == nil {
+                // §4.9: one more unanswered QoS 1/2 PUBLISH than the broker's Receive Maximum.
+                guard connection.inboundInflight < config.receiveMaximum else {
+                    disconnect(connection, .receiveMaximumExceeded, "more than Receive Maximum \(config.receiveMaximum) QoS 1/2 PUBLISHes unacknowledged")
+                    return
+                }
+                connection.inboundInflight += 1
+                if message.properties.payloadFormatIndicator == 1, MQTTString.decode(message.payload) == nil {
+                    // §3.3.2.3.2: not accepted; PUBACK/PUBREC 0x99 (in order with the others).
+                    var refused = HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: 0, marks: DurabilityMarks())
+                    refused.reasonCode = .payloadFormatInvalid
+                    acknowledge(refused, on: connection)
+                    return
+                }
+            } else if publish.qos == .atMostOnce, message.properties.payloadFormatIndicator == 1, MQTTString.decode(message.payload) == nil {
+                disconnect(connection, .payloadFormatInvalid, "payload is not UTF-8 but its Payload Format Indicator says it is")
+                return
+            }
+        } else {
+            message = Message(
+                topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
+                clientId: connection.clientId, username: connection.username, origin: connection.token)
+        }
         var marks = DurabilityMarks()
         guard publish.qos != .atMostOnce, let id = publish.packetId else {
             accept(message, marks: &marks)
@@ -45,6 +74,57 @@ extension Broker {
         }
         // The acknowledgement waits for the state records this publish produced, if any.
         acknowledge(HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: ledger.appends != mark ? ledger.appends : 0, marks: marks), on: connection)
+    }
+
+    /// An MQTT 5 PUBLISH's properties (§3.3.2.3): the topic behind a Topic Alias, the
+    /// expiry kept apart, what travels with the message. Nil when the connection was closed.
+    private func acceptProperties(_ publish: Publish, from connection: Connection) -> Message? {
+        var properties = publish.properties
+        var topic = publish.topic
+        if let alias = properties.topicAlias {
+            // [MQTT-3.3.2-9], [MQTT-3.3.2-10]: 1 … the broker's Topic Alias Maximum.
+            guard alias != 0, Int(alias) <= config.maxTopicAlias else {
+                disconnect(connection, .topicAliasInvalid, "Topic Alias \(alias) outside 1…\(config.maxTopicAlias)")
+                return nil
+            }
+            if topic.isEmpty {
+                guard let known = connection.inboundAliases[alias] else {
+                    protocolError(.protocolViolation("Topic Alias \(alias) used before it was set"), on: connection)
+                    return nil
+                }
+                topic = known
+            } else {
+                connection.inboundAliases[alias] = topic
+            }
+            properties.topicAlias = nil
+        }
+        // [MQTT-3.3.4-6]: Subscription Identifiers are the server's to send.
+        guard properties.subscriptionIdentifiers.isEmpty else {
+            protocolError(.protocolViolation("PUBLISH from a client carries a Subscription Identifier"), on: connection)
+            return nil
+        }
+        if let response = properties.responseTopic, (try? Topic.validateName(response)) == nil {
+            // [MQTT-3.3.2-14]: a Response Topic is a topic name, no wildcards.
+            protocolError(.protocolViolation("Response Topic '\(response)' is not a valid topic name"), on: connection)
+            return nil
+        }
+        let expiry = properties.messageExpiryInterval
+        properties.messageExpiryInterval = nil
+        var receivedAt: Int64 = 0
+        if expiry != nil {
+            var nanos: Int32 = 0
+            hy_realtime(&receivedAt, &nanos)
+        }
+        return Message(
+            topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, clientId: connection.clientId,
+            username: connection.username, origin: connection.token, properties: properties, expiryInterval: expiry, receivedAt: receivedAt)
+    }
+
+    /// An MQTT 5 DISCONNECT with `reason`, then close; the will is published (§3.1.2.5:
+    /// the server closed the connection because of an error).
+    func disconnect(_ connection: Connection, _ reason: ReasonCode, _ explanation: String) {
+        sendDisconnect(reason, explanation, to: connection)
+        closeConnection(connection, reason: "\(explanation) (DISCONNECT \(reason))", publishWill: true, level: .warning)
     }
 
     /// An incoming QoS 2 id routed, with the log marks of its records; logged for a
@@ -115,23 +195,43 @@ extension Broker {
 
     private func sendAcknowledgement(_ ack: HeldAcknowledgement, to connection: Connection) {
         holdOutput(connection, from: connection.outbound.count, mark: ack.stateMark)
+        if connection.version == .v5 {
+            // The quota comes back with the PUBACK, or a PUBREC that ends the flow (§4.9).
+            if ack.qos == .atLeastOnce || ack.reasonCode.isFailure { connection.inboundInflight = max(0, connection.inboundInflight - 1) }
+            send(.ack(Acknowledgement(ack.qos == .atLeastOnce ? .puback : .pubrec, packetId: ack.packetId, reasonCode: ack.reasonCode)), to: connection)
+            return
+        }
         send(ack.qos == .atLeastOnce ? .puback(packetId: ack.packetId) : .pubrec(packetId: ack.packetId), to: connection)
     }
 
     func handlePubRel(_ id: UInt16, from connection: Connection, session: Session) {
         session.unconfirmedQoS2.remove(id)
-        if session.incomingQoS2.removeValue(forKey: id) != nil { ledger.released(session, packetId: id) }
+        if session.incomingQoS2.removeValue(forKey: id) != nil {
+            ledger.released(session, packetId: id)
+            if connection.version == .v5 { connection.inboundInflight = max(0, connection.inboundInflight - 1) }
+        }
         // Answered even for an unknown id, so a client retrying after a lost PUBCOMP ends.
         send(.pubcomp(packetId: id), to: connection)
     }
 
-    func handlePubAck(_ id: UInt16, session: Session) {
-        completeInflight(id, expecting: .awaitingPubAck, acknowledgedBy: .puback, session: session)
+    func handlePubAck(_ id: UInt16, from connection: Connection, session: Session) {
+        completeInflight(id, expecting: .awaitingPubAck, acknowledgedBy: .puback, from: connection, session: session)
     }
 
-    func handlePubRec(_ id: UInt16, from connection: Connection, session: Session) {
-        guard var entry = session.inflight[id], entry.state != .awaitingPubAck else {
+    func handlePubRec(_ ack: Acknowledgement, from connection: Connection, session: Session) {
+        let id = ack.packetId
+        guard var entry = session.inflight[id] else {
             logger.debug("PUBREC for unknown packet id client=\(session.clientId) packet_id=\(id)")
+            return
+        }
+        guard entry.state != .awaitingPubAck else {
+            wrongAcknowledgement(.pubrec, for: entry, id: id, on: connection)
+            return
+        }
+        if ack.reasonCode.isFailure {
+            // §4.3.3: a PUBREC with a failure ends the flow; no PUBREL follows.
+            logger.debug("PUBREC refused the message client=\(session.clientId) packet_id=\(id) reason=\(ack.reasonCode)")
+            completeInflight(id, expecting: entry.state, acknowledgedBy: .pubrec, from: connection, session: session)
             return
         }
         entry.state = .awaitingPubComp
@@ -140,18 +240,30 @@ extension Broker {
         send(.pubrel(packetId: id), to: connection)
     }
 
-    func handlePubComp(_ id: UInt16, session: Session) {
-        completeInflight(id, expecting: .awaitingPubComp, acknowledgedBy: .pubcomp, session: session)
+    func handlePubComp(_ id: UInt16, from connection: Connection, session: Session) {
+        completeInflight(id, expecting: .awaitingPubComp, acknowledgedBy: .pubcomp, from: connection, session: session)
     }
 
     /// The last acknowledgement of an outgoing QoS 1/2 message frees its in-flight slot.
-    private func completeInflight(_ id: UInt16, expecting state: InflightMessage.State, acknowledgedBy type: PacketType, session: Session) {
-        guard let entry = session.inflight[id], entry.state == state else {
+    /// An acknowledgement of the wrong kind for an id in flight is a protocol violation
+    /// (Mosquitto closes too); one for an unknown id is ignored (a late duplicate).
+    private func completeInflight(
+        _ id: UInt16, expecting state: InflightMessage.State, acknowledgedBy type: PacketType, from connection: Connection, session: Session
+    ) {
+        guard let entry = session.inflight[id] else {
             logger.debug("\(type) for unknown packet id client=\(session.clientId) packet_id=\(id)")
+            return
+        }
+        guard entry.state == state else {
+            wrongAcknowledgement(type, for: entry, id: id, on: connection)
             return
         }
         session.inflight[id] = nil
         ledger.completed(session, packetId: id, delivery: entry.delivery)
         pumpQueue(session)
+    }
+
+    private func wrongAcknowledgement(_ type: PacketType, for entry: InflightMessage, id: UInt16, on connection: Connection) {
+        protocolError(.protocolViolation("\(type) for packet id \(id), a QoS \(entry.delivery.qos.rawValue) PUBLISH"), on: connection)
     }
 }

@@ -26,8 +26,9 @@ extension Broker {
             let session = Session(clientId: restored.clientId, clean: false)
             session.storeId = restored.id
             for subscription in restored.subscriptions {
-                session.subscriptions[subscription.filter] = subscription.qos
-                subscriptions.subscribe(subscription.filter, session: session, qos: subscription.qos)
+                let options = SubscriptionOptions(qos: subscription.qos)
+                session.subscriptions[subscription.filter] = options
+                subscriptions.subscribe(subscription.filter, session: session, options: options)
             }
             for entry in restored.inflight {
                 session.inflight[entry.packetId] = InflightMessage(delivery: entry.delivery, state: entry.state, sequence: session.nextSequence())
@@ -156,7 +157,7 @@ extension Broker {
         let persistent = sessions.values.filter(ledger.isPersistent).sorted { $0.storeId < $1.storeId }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
-            restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value.qos) }
             restored.inflight = session.inflight.sorted { $0.value.sequence < $1.value.sequence }.map { ($0.key, $0.value.delivery, $0.value.state) }
             restored.queue = session.queue.elements
             restored.incomingQoS2 = session.incomingQoS2

@@ -3,24 +3,41 @@ import MQTT
 /// SUBSCRIBE (§3.8) and UNSUBSCRIBE (§3.10).
 extension Broker {
     func handleSubscribe(_ subscribe: Subscribe, from connection: Connection, session: Session) {
+        let v5 = connection.version == .v5
+        let identifier = subscribe.properties.subscriptionIdentifiers.first
+        // [MQTT-3.8.2-?] one Subscription Identifier at most (the codec refuses repeats).
         var codes: [UInt8] = []
         var retainedDeliveries: [Delivery] = []
         for request in subscribe.requests {
-            guard Topic.isValidFilter(request.filter) else {
-                codes.append(SubAck.failure)
+            guard Topic.isValidFilter(request.filter), Topic.levelCount(request.filter) <= config.maxTopicLevels else {
+                codes.append(ReasonCode.topicFilterInvalid.rawValue)  // 0x80 in 3.1.1
                 logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=invalid-filter")
                 continue
             }
+            if request.filter.hasPrefix("$share/") {
+                // Shared subscriptions are not offered yet (CONNACK says so): 0x9E.
+                codes.append(ReasonCode.sharedSubscriptionsNotSupported.rawValue)
+                logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=shared-subscriptions-not-supported")
+                continue
+            }
+            let options = SubscriptionOptions(
+                qos: request.qos, noLocal: v5 && request.noLocal, retainAsPublished: v5 && request.retainAsPublished,
+                retainHandling: v5 ? request.retainHandling : 0, identifier: v5 ? identifier : nil)
+            let existed = session.subscriptions.updateValue(options, forKey: request.filter) != nil
             // Granted QoS = requested QoS: this broker supports all three ([MQTT-3.9.3-2]).
-            session.subscriptions[request.filter] = request.qos
-            subscriptions.subscribe(request.filter, session: session, qos: request.qos)
+            subscriptions.subscribe(request.filter, session: session, options: options)
             ledger.subscribed(session, filter: request.filter, qos: request.qos)
             codes.append(request.qos.rawValue)
             logger.debug("subscribed client=\(session.clientId) filter=\(request.filter) qos=\(request.qos.rawValue)")
             // [MQTT-3.3.1-6], [MQTT-3.8.4-3]: retained messages go out on every SUBSCRIBE,
-            // also one that replaces an existing subscription, with RETAIN=1.
+            // also one that replaces an existing subscription, with RETAIN=1 — unless MQTT 5
+            // Retain Handling says only for a new subscription (1) or never (2).
+            if options.retainHandling == 2 || (options.retainHandling == 1 && existed) { continue }
+            let now = wallClockSeconds()
             for message in retained.matching(request.filter) {
-                retainedDeliveries.append(Delivery(message: message, qos: min(message.qos, request.qos), retain: true))
+                if message.expiryInterval != nil && message.remainingExpiry(now: now) == 0 { continue }
+                retainedDeliveries.append(
+                    Delivery(message: message, qos: min(message.qos, request.qos), retain: true, subscriptionIdentifiers: options.identifier.map { [$0] } ?? []))
             }
         }
         routeCache.removeAll(keepingCapacity: true)
@@ -29,12 +46,18 @@ extension Broker {
     }
 
     func handleUnsubscribe(_ unsubscribe: Unsubscribe, from connection: Connection, session: Session) {
-        for filter in unsubscribe.filters where session.subscriptions.removeValue(forKey: filter) != nil {
+        var codes: [UInt8] = []
+        for filter in unsubscribe.filters {
+            guard session.subscriptions.removeValue(forKey: filter) != nil else {
+                codes.append(ReasonCode.noSubscriptionExisted.rawValue)
+                continue
+            }
             subscriptions.unsubscribe(filter, session: session)
             ledger.unsubscribed(session, filter: filter)
+            codes.append(ReasonCode.success.rawValue)
         }
         routeCache.removeAll(keepingCapacity: true)
-        // [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
-        send(.unsuback(UnsubAck(packetId: unsubscribe.packetId)), to: connection)
+        // [MQTT-3.10.4-5]: UNSUBACK even when nothing matched (5.0: 0x11 for that filter).
+        send(.unsuback(UnsubAck(packetId: unsubscribe.packetId, reasonCodes: codes)), to: connection)
     }
 }

@@ -14,6 +14,7 @@ extension Broker {
             // [MQTT-3.1.2-24]: disconnect after one and a half keep alive periods of silence
             // (a connection paused by flow control is not read, so it is not silent).
             if connection.keepAlive > 0, connection.pausedFor.isEmpty, now - connection.lastReceivedAt > UInt64(connection.keepAlive) * 1_500_000_000 {
+                sendDisconnect(.keepAliveTimeout, "no packet for 1.5 times the keep alive", to: connection)
                 closeConnection(connection, reason: "keepalive timeout (\(connection.keepAlive)s x 1.5)", publishWill: true)
                 continue
             }
@@ -55,6 +56,11 @@ extension Broker {
             ("clients/paused", String(slots.reduce(0) { $0 + ($1?.pausedFor.isEmpty == false ? 1 : 0) })),
         ]
         var extra = (tap?.sysTopics() ?? []).map { ("$SYS/" + $0.0, $0.1) }
+        // Connected clients per protocol version (after Mosquitto's names, so their order stays).
+        extra += [
+            ("$SYS/hydrant/clients/connected/mqtt311", String(stats.clientsConnected - stats.clientsConnectedV5)),
+            ("$SYS/hydrant/clients/connected/mqtt5", String(stats.clientsConnectedV5)),
+        ]
         if committer != nil {
             // Durable broker state (issue #7): is it being written, and is anything waiting on it.
             extra += [

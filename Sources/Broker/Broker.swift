@@ -227,6 +227,7 @@ final class Broker {
         for case let connection? in slots {
             open += 1
             flush(connection)
+            sendDisconnect(.serverShuttingDown, "the broker is shutting down", to: connection)
             closeConnection(connection, reason: "broker shutting down", publishWill: false)
         }
         committer?.stop()

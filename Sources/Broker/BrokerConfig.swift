@@ -31,6 +31,18 @@ public struct BrokerConfig: Sendable, Hashable {
     /// The session log is considered for compaction once it passes this size (and then four
     /// times its size after the last compaction); it is rewritten only when mostly history.
     public var sessionLogCompactBytes: Int = 64 << 20
+    /// The longest keep alive a client may ask for (Mosquitto's `max_keepalive`, 65535);
+    /// an MQTT 5 client asking for more, or for 0, gets Server Keep Alive with this value
+    /// (§3.2.2.3.14). 3.1.1 has no way to say so: its value is kept.
+    public var maxKeepAlive: Int = 65_535
+    /// Topic names and filters deeper than this are refused (Mosquitto's limit), so no
+    /// client makes the topic trees recurse 65,535 levels deep.
+    public var maxTopicLevels: Int = 200
+    /// MQTT 5 Topic Alias Maximum the broker accepts from a client (Mosquitto: 10).
+    public var maxTopicAlias: Int = 10
+    /// MQTT 5 Receive Maximum of the broker (§3.2.2.3.3): unacknowledged QoS 1/2
+    /// PUBLISHes a client may have towards it; one more gets DISCONNECT 0x93.
+    public var receiveMaximum: Int = 65_535
 
     public init() {}
 }

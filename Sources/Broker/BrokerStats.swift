@@ -9,6 +9,8 @@ struct BrokerStats {
     var bytesReceived: UInt64 = 0
     var bytesSent: UInt64 = 0
     var clientsConnected = 0
+    /// Of `clientsConnected`, those speaking MQTT 5.
+    var clientsConnectedV5 = 0
     var connectionsRefused: UInt64 = 0
     var publishersPaused: UInt64 = 0
 }

@@ -32,6 +32,27 @@ final class Connection {
         for index in holds.indices { holds[index].offset = max(0, holds[index].offset - count) }
     }
 
+    /// The protocol version of its CONNECT (3.1.1 until one arrived).
+    var version: ProtocolVersion = .v311
+    /// MQTT 5 limits the client set in CONNECT (§3.1.2.11): in-flight QoS 1/2 PUBLISHes
+    /// towards it, the largest packet it accepts, the topic aliases it accepts.
+    var clientReceiveMaximum = Int.max
+    var clientMaximumPacketSize = Int.max
+    /// Broker → client topic aliases (nil: the client accepts none).
+    var outboundAliases: TopicAliases?
+    /// Client → broker topic aliases (alias → topic name), at most `--max-topic-alias`.
+    var inboundAliases: [UInt16: String] = [:]
+    /// QoS 1/2 PUBLISHes from the client not yet answered with PUBACK or PUBCOMP (its
+    /// Receive Maximum quota, §4.9).
+    var inboundInflight = 0
+    /// MQTT 5 Request Problem Information (§3.1.2.11.7): reason strings may be sent.
+    var wantsProblemInformation = true
+    /// MQTT 5 session expiry (seconds) this connection set; 3.1.1: 0 for a clean session,
+    /// `UInt32.max` for a persistent one.
+    var sessionExpiry: UInt32 = 0
+    /// The will's MQTT 5 delay (seconds) before it is published (§3.1.3.2.2).
+    var willDelay: UInt32 = 0
+
     /// Set once CONNECT was accepted.
     var session: Session?
     var clientId = ""

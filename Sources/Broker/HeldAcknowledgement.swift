@@ -12,4 +12,6 @@ struct HeldAcknowledgement {
     let qos: QoS
     let stateMark: UInt64
     let marks: DurabilityMarks
+    /// MQTT 5: Success, or why the message was not accepted (0x99 Payload format invalid).
+    var reasonCode: ReasonCode = .success
 }

@@ -18,8 +18,23 @@ public final class Message: Sendable {
     /// The connection it arrived on (0 for messages the broker or a rule published); flow
     /// control pauses that connection.
     public let origin: UInt64
+    /// MQTT 5 properties that travel with the message unchanged (§3.3.2.3): Payload Format
+    /// Indicator, Content Type, Response Topic, Correlation Data, User Properties. The
+    /// expiry is kept apart; Topic Alias and Subscription Identifiers belong to one
+    /// connection and are never stored.
+    public let properties: Properties
+    /// Message Expiry Interval (seconds), if the publisher set one.
+    public let expiryInterval: UInt32?
+    /// Wall-clock second (UNIX time) it was accepted: a forwarded expiry is the interval
+    /// less the time waited, across restarts too.
+    public let receivedAt: Int64
+    /// `properties` encoded (no length prefix): an MQTT 5 delivery appends these bytes.
+    public let forwardedProperties: [UInt8]
 
-    public init(topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String, username: String? = nil, hops: Int = 0, origin: UInt64 = 0) {
+    public init(
+        topic: String, payload: [UInt8], qos: QoS, retain: Bool, clientId: String, username: String? = nil, hops: Int = 0, origin: UInt64 = 0,
+        properties: Properties = Properties(), expiryInterval: UInt32? = nil, receivedAt: Int64 = 0
+    ) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
@@ -28,6 +43,18 @@ public final class Message: Sendable {
         self.username = username
         self.hops = hops
         self.origin = origin
+        self.properties = properties
+        self.expiryInterval = expiryInterval
+        self.receivedAt = receivedAt
+        self.forwardedProperties = properties.isEmpty ? [] : properties.encodedBody
+    }
+
+    /// Seconds left before it expires at wall-clock second `now` (nil: it never does;
+    /// 0: expired, not to be delivered, §3.3.2.3.3).
+    public func remainingExpiry(now: Int64) -> UInt32? {
+        guard let expiryInterval else { return nil }
+        let left = Int64(expiryInterval) - max(0, now - receivedAt)
+        return left > 0 ? UInt32(left) : 0
     }
 }
 

@@ -9,6 +9,21 @@ struct Delivery {
     let retain: Bool
     /// The message's id in the session log (0: not stored; clean sessions and QoS 0).
     var storeId: UInt64 = 0
+    /// MQTT 5: the Subscription Identifiers of the subscriptions it matched (§3.3.4).
+    var subscriptionIdentifiers: [Int] = []
+}
+
+/// What a client asked for with one topic filter (§3.8.3.1).
+struct SubscriptionOptions: Hashable {
+    var qos: QoS
+    /// MQTT 5: not sent messages the session itself published.
+    var noLocal = false
+    /// MQTT 5: forwarded with the RETAIN flag the publisher set.
+    var retainAsPublished = false
+    /// MQTT 5: 0 retained messages on subscribe, 1 only for a new subscription, 2 never.
+    var retainHandling: UInt8 = 0
+    /// MQTT 5 Subscription Identifier (§3.8.2.1.2).
+    var identifier: Int?
 }
 
 /// An outgoing QoS 1/2 PUBLISH waiting for its acknowledgement.
@@ -33,11 +48,12 @@ struct InflightMessage {
 /// session lives only as long as its connection; a persistent one outlives it.
 final class Session {
     let clientId: String
-    let clean: Bool
+    /// The session ends with its connection (3.1.1 clean session; 5.0 session expiry 0).
+    var clean: Bool
     /// Its id in the session log (0: not persisted — a clean session, or no state directory).
     var storeId: UInt64 = 0
     weak var connection: Connection?
-    var subscriptions: [String: QoS] = [:]
+    var subscriptions: [String: SubscriptionOptions] = [:]
     var inflight: [UInt16: InflightMessage] = [:]
     var queue = FIFO<Delivery>()
     /// Incoming QoS 2 packet ids whose PUBLISH was routed but whose PUBREL has not come:

@@ -110,6 +110,15 @@ final class StateLedger {
         liveBytes -= Self.liveCost(delivery)
     }
 
+    /// A queued message leaves the queue unsent (expired, or too large for the client):
+    /// logged as sent and completed under packet id 0, which no real in-flight message has.
+    func dequeuedUnsent(_ session: Session, delivery: Delivery) {
+        guard isPersistent(session), delivery.storeId != 0 else { return }
+        log(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: 0, fromQueue: true))
+        log(.completed(session: session.storeId, packetId: 0))
+        liveBytes -= Self.liveCost(delivery)
+    }
+
     // MARK: Incoming QoS 2
 
     /// An incoming QoS 2 id was routed, leaving `marks` in stream journals.

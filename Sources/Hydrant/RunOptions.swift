@@ -7,7 +7,8 @@ public struct RunOptions: Sendable, Equatable {
                    [--log-level info]
                            [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
-                           [--shutdown-timeout 30] [--no-persistence]
+                           [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
+                           [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535]
         """
 
     public var broker = BrokerConfig()
@@ -58,6 +59,10 @@ public struct RunOptions: Sendable, Equatable {
             case "--max-write-buffer": options.broker.maxWriteBuffer = try parser.integer(for: flag, in: 1024...1 << 30)
             case "--shutdown-timeout": options.shutdownTimeout = try parser.integer(for: flag, in: 1...3600)
             case "--no-persistence": options.persistence = false
+            case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
+            case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
+            case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)
+            case "--receive-maximum": options.broker.receiveMaximum = try parser.integer(for: flag, in: 1...65_535)
             default: throw parser.error("unknown option '\(flag)'")
             }
         }

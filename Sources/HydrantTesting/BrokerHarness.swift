@@ -1,6 +1,7 @@
 import Broker
 import Durable
 import Foundation
+import MQTT
 import Synchronization
 
 /// An in-process broker on an ephemeral 127.0.0.1 port, running on its own thread.
@@ -28,6 +29,13 @@ public final class BrokerHarness: Sendable {
         let client = try TestClient(port: port)
         try client.connect(clientId: clientId)
         return client
+    }
+
+    /// A raw MQTT 5 client, connected with Clean Start and `properties`; returns its CONNACK too.
+    public func client5(_ clientId: String, cleanStart: Bool = true, keepAlive: UInt16 = 60, will: Connect.Will? = nil, properties: Properties = Properties()) throws -> (TestClient, ConnAck) {
+        let client = try TestClient(port: port, version: .v5)
+        let ack = try client.connect(clientId: clientId, cleanSession: cleanStart, keepAlive: keepAlive, will: will, properties: properties)
+        return (client, ack)
     }
 
     /// Stops the broker and waits (up to 5 s) for its thread to finish.

@@ -34,11 +34,14 @@ public final class TestClient {
     private var stash: [Packet] = []
     private let decoder = PacketDecoder()
     private var nextId: UInt16 = 0
+    /// The protocol version packets are encoded and decoded in (set by `connect`).
+    public var version: ProtocolVersion
 
-    public init(port: Int, host: String = "127.0.0.1") throws {
+    public init(port: Int, host: String = "127.0.0.1", version: ProtocolVersion = .v311) throws {
         let fd = hy_connect_tcp(host, Int32(port), 2_000)
         guard fd >= 0 else { throw TestClientError.connectFailed(port: port, errno: errno) }
         self.fd = fd
+        self.version = version
     }
 
     deinit { close(fd) }
@@ -57,7 +60,7 @@ public final class TestClient {
         }
     }
 
-    public func send(_ packet: Packet) { sendRaw(packet.encoded()) }
+    public func send(_ packet: Packet) { sendRaw(packet.encoded(version: version)) }
 
     /// The next packet, or an error after `timeout` seconds.
     public func receive(timeout: Double = 5) throws -> Packet {
@@ -100,7 +103,7 @@ public final class TestClient {
     private func decodeBuffered() throws -> PacketDecoder.Result {
         let outcome = buffer.withUnsafeBytes { raw in
             Result { () throws(MQTTError) -> PacketDecoder.Result in
-                try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+                try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]), version: version)
             }
         }
         do { return try outcome.get() } catch { throw TestClientError.decode(error) }
@@ -151,9 +154,9 @@ public final class TestClient {
 
     @discardableResult
     public func connect(
-        clientId: String, cleanSession: Bool = true, keepAlive: UInt16 = 60, will: Connect.Will? = nil
+        clientId: String, cleanSession: Bool = true, keepAlive: UInt16 = 60, will: Connect.Will? = nil, properties: Properties = Properties()
     ) throws -> ConnAck {
-        send(.connect(Connect(clientId: clientId, cleanSession: cleanSession, keepAlive: keepAlive, will: will)))
+        send(.connect(Connect(version: version, clientId: clientId, cleanSession: cleanSession, keepAlive: keepAlive, will: will, properties: properties)))
         let packet = try receive()
         guard case let .connack(ack) = packet else { throw TestClientError.unexpected(packet, expected: "CONNACK") }
         return ack
@@ -161,8 +164,14 @@ public final class TestClient {
 
     @discardableResult
     public func subscribe(_ filters: [(String, QoS)]) throws -> [UInt8] {
+        try subscribe(filters.map { .init(filter: $0.0, qos: $0.1) })
+    }
+
+    /// SUBSCRIBE with full options (MQTT 5) and properties; returns the SUBACK's codes.
+    @discardableResult
+    public func subscribe(_ requests: [Subscribe.Request], properties: Properties = Properties()) throws -> [UInt8] {
         let id = packetId()
-        send(.subscribe(Subscribe(packetId: id, requests: filters.map { .init(filter: $0.0, qos: $0.1) })))
+        send(.subscribe(Subscribe(packetId: id, requests: requests, properties: properties)))
         let packet = try receive("SUBACK \(id)") { if case .suback = $0 { return true } else { return false } }
         guard case let .suback(ack) = packet, ack.packetId == id else {
             throw TestClientError.unexpected(packet, expected: "SUBACK \(id)")
@@ -183,9 +192,9 @@ public final class TestClient {
     }
 
     /// Publishes and completes the QoS handshake.
-    public func publish(_ topic: String, _ payload: String, qos: QoS = .atMostOnce, retain: Bool = false) throws {
+    public func publish(_ topic: String, _ payload: String, qos: QoS = .atMostOnce, retain: Bool = false, properties: Properties = Properties()) throws {
         let id = qos == .atMostOnce ? nil : packetId()
-        send(.publish(Publish(topic: topic, payload: Array(payload.utf8), qos: qos, retain: retain, packetId: id)))
+        send(.publish(Publish(topic: topic, payload: Array(payload.utf8), qos: qos, retain: retain, packetId: id, properties: properties)))
         switch qos {
         case .atMostOnce:
             return

@@ -286,6 +286,13 @@ public struct Properties: Sendable, Hashable {
         buffer.append(contentsOf: body)
     }
 
+    /// The identifier/value pairs without the length prefix.
+    public var encodedBody: [UInt8] {
+        var body: [UInt8] = []
+        if let box { Self.encodeBody(box.values, into: &body) }
+        return body
+    }
+
     /// The bytes `encode` appends.
     public var encodedCount: Int {
         guard let box else { return 1 }

@@ -42,6 +42,16 @@ public enum Topic {
         }
     }
 
+    /// Levels of a topic name or filter: one more than its '/' separators (one pass).
+    public static func levelCount(_ topic: String) -> Int {
+        var contiguous = topic
+        return contiguous.withUTF8 { bytes in
+            var count = 1
+            for byte in bytes where byte == UInt8(ascii: "/") { count += 1 }
+            return count
+        }
+    }
+
     public static func isValidFilter(_ filter: String) -> Bool {
         do { try validateFilter(filter); return true } catch { return false }
     }

@@ -31,6 +31,26 @@ import Testing
         #expect(options.broker.maxWriteBuffer == 4096)
     }
 
+    /// Issue #13's fixed interface: the MQTT 5 limits, Mosquitto's defaults.
+    @Test func mqtt5Limits() throws {
+        let defaults = try RunOptions.parse([])
+        #expect(defaults.broker.maxKeepAlive == 65_535)
+        #expect(defaults.broker.maxTopicLevels == 200)
+        #expect(defaults.broker.maxTopicAlias == 10)
+        #expect(defaults.broker.receiveMaximum == 65_535)
+        let options = try RunOptions.parse(["--max-keepalive", "60", "--max-topic-levels=8", "--max-topic-alias", "0", "--receive-maximum", "20"])
+        #expect(options.broker.maxKeepAlive == 60)
+        #expect(options.broker.maxTopicLevels == 8)
+        #expect(options.broker.maxTopicAlias == 0)
+        #expect(options.broker.receiveMaximum == 20)
+        #expect(throws: UsageError(message: "--receive-maximum must be an integer in 1...65535, got '0'", usage: RunOptions.usage)) {
+            try RunOptions.parse(["--receive-maximum", "0"])
+        }
+        #expect(throws: UsageError(message: "--max-keepalive must be an integer in 1...65535, got '70000'", usage: RunOptions.usage)) {
+            try RunOptions.parse(["--max-keepalive", "70000"])
+        }
+    }
+
     @Test(arguments: [
         (["--port", "65536"], "--port must be an integer in 0...65535, got '65536'"),
         (["--port", "-1"], "--port must be an integer in 0...65535, got '-1'"),
