@@ -81,6 +81,15 @@ extension Broker {
         }
         session.connection = connection
         connection.session = session
+        // A reconnect in time cancels a delayed will and the session's expiry ([MQTT-3.1.3-9]).
+        if session.pendingWill != nil { logger.info("delayed will cancelled client=\(clientId): reconnected in time") }
+        session.pendingWill = nil
+        session.expiresAt = nil
+        timedSessions.remove(ObjectIdentifier(session))
+        if session.expiryInterval != connection.sessionExpiry || (v5 && connection.sessionExpiry != UInt32.max) {
+            session.expiryInterval = connection.sessionExpiry
+            if !session.clean { ledger.expiry(session, interval: connection.sessionExpiry, deadline: 0) }
+        }
         stats.clientsConnected += 1
         if v5 {
             if config.receiveMaximum < Int(UInt16.max) { acknowledged.receiveMaximum = UInt16(config.receiveMaximum) }
@@ -107,6 +116,7 @@ extension Broker {
             }
             connection.sessionExpiry = expiry
             session.clean = expiry == 0
+            session.expiryInterval = expiry
         }
         let keepWill = disconnect.reasonCode == .disconnectWithWillMessage
         if !keepWill { connection.will = nil }
@@ -130,6 +140,13 @@ extension Broker {
 
     /// Forgets a session and its subscriptions (clean session ended, or replaced).
     func endSession(_ session: Session) {
+        if let will = session.pendingWill {
+            // The session ends before the will's delay: the will goes now (§3.1.3.2.2).
+            session.pendingWill = nil
+            sendWill(will.message, of: session.clientId)
+        }
+        session.expiresAt = nil
+        timedSessions.remove(ObjectIdentifier(session))
         for filter in session.subscriptions.keys {
             subscriptions.unsubscribe(filter, session: session)
         }

@@ -28,6 +28,14 @@ extension Broker {
         }
     }
 
+    /// Wall-clock milliseconds, for session expiry and will delays.
+    func wallClockMillis() -> Int64 {
+        var seconds: Int64 = 0
+        var nanos: Int32 = 0
+        hy_realtime(&seconds, &nanos)
+        return seconds * 1000 + Int64(nanos / 1_000_000)
+    }
+
     /// Wall-clock seconds, for message expiry.
     func wallClockSeconds() -> Int64 {
         var seconds: Int64 = 0

@@ -301,14 +301,34 @@ extension Broker {
         stats.clientsConnected -= 1
         if connection.version == .v5 { stats.clientsConnectedV5 -= 1 }
         logger.log(level, "client disconnected \(connection.logName) reason=\"\(reason)\"")
-        if session.connection === connection {
-            session.connection = nil
-            if session.clean { endSession(session) }
-        }
+        let owner = session.connection === connection
         if publishWill, let will = connection.will {
             connection.will = nil
-            logger.info("will published client=\(connection.clientId) topic=\(will.topic) qos=\(will.qos.rawValue) retain=\(will.retain)")
-            accept(will)
+            if owner && connection.willDelay > 0 && !session.clean {
+                // §3.1.3.2.2: at the earlier of the delay and the session's end.
+                session.pendingWill = (will, wallClockMillis() + Int64(min(connection.willDelay, session.expiryInterval)) * 1000)
+                timedSessions.insert(ObjectIdentifier(session))
+                logger.info("will delayed client=\(connection.clientId) topic=\(will.topic) delay=\(connection.willDelay)s")
+            } else {
+                sendWill(will, of: connection.clientId)
+            }
         }
+        if owner {
+            session.connection = nil
+            if session.clean {
+                endSession(session)
+            } else if session.expiryInterval != UInt32.max {
+                // MQTT 5: the session expires this many seconds from now (also across restarts).
+                let deadline = wallClockMillis() + Int64(session.expiryInterval) * 1000
+                session.expiresAt = deadline
+                timedSessions.insert(ObjectIdentifier(session))
+                ledger.expiry(session, interval: session.expiryInterval, deadline: (deadline + 999) / 1000)
+            }
+        }
+    }
+
+    func sendWill(_ will: Message, of clientId: String) {
+        logger.info("will published client=\(clientId) topic=\(will.topic) qos=\(will.qos.rawValue) retain=\(will.retain)")
+        accept(will)
     }
 }

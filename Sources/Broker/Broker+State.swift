@@ -22,24 +22,51 @@ extension Broker {
     /// queues, in-flight windows (packet ids kept, resent with DUP on reconnect) and
     /// incoming QoS 2 ids.
     func restoreSessions(_ log: SessionLog) {
+        let now = wallClockSeconds()
+        var expired = 0
         for restored in log.restored {
+            if let interval = restored.expiryInterval {
+                // MQTT 5 session expiry across restarts: a session whose connection was
+                // open when the broker stopped starts counting now; one whose deadline
+                // passed while the broker was down is gone.
+                let deadline = restored.expiryDeadline == 0 ? now + Int64(interval) : restored.expiryDeadline
+                if deadline <= now {
+                    ledger.forget(sessionId: restored.id)
+                    expired += 1
+                    continue
+                }
+            }
             let session = Session(clientId: restored.clientId, clean: false)
             session.storeId = restored.id
+            if let interval = restored.expiryInterval {
+                session.expiryInterval = interval
+                session.expiresAt = (restored.expiryDeadline == 0 ? now + Int64(interval) : restored.expiryDeadline) * 1000
+                timedSessions.insert(ObjectIdentifier(session))
+            }
             for subscription in restored.subscriptions {
-                let options = SubscriptionOptions(qos: subscription.qos)
-                session.subscriptions[subscription.filter] = options
-                subscriptions.subscribe(subscription.filter, session: session, options: options)
+                session.subscriptions[subscription.filter] = subscription.options
+                subscriptions.subscribe(subscription.filter, session: session, options: subscription.options)
+            }
+            // Subscription Identifiers are not logged with each message: they follow from
+            // the session's subscriptions (§3.3.4).
+            let identified = session.subscriptions.compactMap { filter, options in options.identifier.map { (filter, $0) } }
+            func withIdentifiers(_ delivery: Delivery) -> Delivery {
+                guard !identified.isEmpty else { return delivery }
+                var delivery = delivery
+                delivery.subscriptionIdentifiers = identified.filter { Topic.matches(filter: $0.0, topic: delivery.message.topic) }.map(\.1)
+                return delivery
             }
             for entry in restored.inflight {
-                session.inflight[entry.packetId] = InflightMessage(delivery: entry.delivery, state: entry.state, sequence: session.nextSequence())
+                session.inflight[entry.packetId] = InflightMessage(delivery: withIdentifiers(entry.delivery), state: entry.state, sequence: session.nextSequence())
             }
-            for delivery in restored.queued { session.queue.append(delivery) }
+            for delivery in restored.queued { session.queue.append(withIdentifiers(delivery)) }
             session.incomingQoS2 = restored.incomingQoS2
             session.unconfirmedQoS2 = Set(restored.incomingQoS2.keys)
             ledger.restored(restored)
             sessions[restored.clientId] = session
         }
         if !log.restored.isEmpty { routeCache.removeAll() }
+        if expired > 0 { logger.info("sessions expired while the broker was down count=\(expired)") }
         ledger.continueIds(sessions: log.lastSessionId, messages: log.lastMessageId)
         log.releaseRestored()
     }
@@ -157,7 +184,11 @@ extension Broker {
         let persistent = sessions.values.filter(ledger.isPersistent).sorted { $0.storeId < $1.storeId }
         let snapshot = persistent.map { session in
             var restored = SessionLog.RestoredSession(id: session.storeId, clientId: session.clientId)
-            restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value.qos) }
+            if session.expiryInterval != UInt32.max {
+                restored.expiryInterval = session.expiryInterval
+                restored.expiryDeadline = session.connection == nil ? ((session.expiresAt ?? 0) + 999) / 1000 : 0
+            }
+            restored.subscriptions = session.subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             restored.inflight = session.inflight.sorted { $0.value.sequence < $1.value.sequence }.map { ($0.key, $0.value.delivery, $0.value.state) }
             restored.queue = session.queue.elements
             restored.incomingQoS2 = session.incomingQoS2

@@ -26,7 +26,7 @@ extension Broker {
             let existed = session.subscriptions.updateValue(options, forKey: request.filter) != nil
             // Granted QoS = requested QoS: this broker supports all three ([MQTT-3.9.3-2]).
             subscriptions.subscribe(request.filter, session: session, options: options)
-            ledger.subscribed(session, filter: request.filter, qos: request.qos)
+            ledger.subscribed(session, filter: request.filter, options: options)
             codes.append(request.qos.rawValue)
             logger.debug("subscribed client=\(session.clientId) filter=\(request.filter) qos=\(request.qos.rawValue)")
             // [MQTT-3.3.1-6], [MQTT-3.8.4-3]: retained messages go out on every SUBSCRIBE,

@@ -23,6 +23,7 @@ extension Broker {
                 connection.unreportedDrops = 0
             }
         }
+        if !timedSessions.isEmpty { expireSessions(now: wallClockMillis()) }
         for session in sessions.values where session.unreportedDrops > 0 {
             logger.warning("messages dropped client=\(session.clientId) count=\(session.unreportedDrops) reason=queue-full limit=\(config.maxQueuedMessages)")
             session.unreportedDrops = 0
@@ -35,6 +36,23 @@ extension Broker {
         // Wills of connections that timed out went to the tap: hand them over now, not at
         // the end of the next round.
         endRound()
+    }
+
+    /// Delayed wills whose time came are published; expired offline sessions end (their
+    /// pending will first). `now`: wall-clock milliseconds.
+    func expireSessions(now: Int64) {
+        for session in sessions.values where timedSessions.contains(ObjectIdentifier(session)) {
+            if let will = session.pendingWill, will.at <= now {
+                session.pendingWill = nil
+                sendWill(will.message, of: session.clientId)
+            }
+            if let deadline = session.expiresAt, deadline <= now, session.connection == nil {
+                logger.info("session expired client=\(session.clientId) expiry=\(session.expiryInterval)s")
+                endSession(session)
+            } else if session.pendingWill == nil && session.expiresAt == nil {
+                timedSessions.remove(ObjectIdentifier(session))
+            }
+        }
     }
 
     /// Mosquitto's $SYS names, published retained.

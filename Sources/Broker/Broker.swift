@@ -64,6 +64,9 @@ final class Broker {
     var generation: UInt64 = 0
     var flushList: [Connection] = []
     var sessions: [String: Session] = [:]
+    /// Sessions with a delayed will or an expiry pending (offline MQTT 5 sessions): the
+    /// tick checks these only.
+    var timedSessions: Set<ObjectIdentifier> = []
     let subscriptions = SubscriptionTree()
     let retained = RetainedStore()
     var stats = BrokerStats()

@@ -65,6 +65,14 @@ final class Session {
     /// restart; a resent PUBLISH goes again to the streams whose journal lost it (the id is
     /// committed with the routing, streams commit on their own threads).
     var unconfirmedQoS2: Set<UInt16> = []
+    /// MQTT 5 Session Expiry Interval (seconds); `UInt32.max`: never (3.1.1 persistent
+    /// sessions); 0: ends with its connection (`clean`).
+    var expiryInterval: UInt32 = UInt32.max
+    /// Offline with a finite expiry: the wall-clock millisecond the session ends.
+    var expiresAt: Int64?
+    /// A will waiting for its delay (§3.1.3.2.2): published at `at` (wall-clock ms) or when the session
+    /// ends, whichever comes first; cancelled if the client reconnects in time.
+    var pendingWill: (message: Message, at: Int64)?
     /// Messages dropped because the queue was full, not yet reported in the log.
     var unreportedDrops = 0
     private var lastPacketId: UInt16 = 0

@@ -23,7 +23,11 @@ final class SessionLog: @unchecked Sendable {
         let id: UInt64
         let clientId: String
         /// In subscription order.
-        var subscriptions: [(filter: String, qos: QoS)] = []
+        var subscriptions: [(filter: String, options: SubscriptionOptions)] = []
+        /// MQTT 5 session expiry (seconds; nil: never, as 3.1.1 persistent sessions) and the
+        /// wall-clock second it ends (0: its connection was open when the log was written).
+        var expiryInterval: UInt32?
+        var expiryDeadline: Int64 = 0
         var queue: [Delivery] = []
         var queueHead = 0
         /// In send order.
@@ -55,12 +59,28 @@ final class SessionLog: @unchecked Sendable {
             case let .sessionEnd(id):
                 sessions[id] = nil
             case let .subscribe(id, filter, qos):
+                subscribe(id, filter, SubscriptionOptions(qos: qos))
+            case let .subscribeOptions(id, filter, options):
+                subscribe(id, filter, options)
+            case let .message5(id, topic, qos, retain, payload, properties, expiryInterval, receivedAt):
+                maxMessageId = max(maxMessageId, id)
+                guard let decoded = Properties(encodedBody: properties, for: .publish) else {
+                    dangling += 1
+                    return
+                }
+                messages[id] = Message(
+                    topic: topic, payload: payload, qos: qos, retain: retain, clientId: "", properties: decoded, expiryInterval: expiryInterval,
+                    receivedAt: receivedAt)
+            case let .dequeued(id, messageId):
                 update(id) { session in
-                    if let index = session.subscriptions.firstIndex(where: { $0.filter == filter }) {
-                        session.subscriptions[index].qos = qos
-                    } else {
-                        session.subscriptions.append((filter, qos))
+                    if let index = session.queue[session.queueHead...].firstIndex(where: { $0.storeId == messageId }) {
+                        if index == session.queueHead { session.queueHead += 1 } else { session.queue.remove(at: index) }
                     }
+                }
+            case let .sessionExpiry(id, interval, deadline):
+                update(id) { session in
+                    session.expiryInterval = interval == UInt32.max ? nil : interval
+                    session.expiryDeadline = deadline
                 }
             case let .unsubscribe(id, filter):
                 update(id) { $0.subscriptions.removeAll { $0.filter == filter } }
@@ -101,6 +121,16 @@ final class SessionLog: @unchecked Sendable {
                 update(id) { $0.incomingQoS2[packetId] = .some(marks) }
             case let .incomingReleased(id, packetId):
                 update(id) { $0.incomingQoS2[packetId] = nil }
+            }
+        }
+
+        private mutating func subscribe(_ id: UInt64, _ filter: String, _ options: SubscriptionOptions) {
+            update(id) { session in
+                if let index = session.subscriptions.firstIndex(where: { $0.filter == filter }) {
+                    session.subscriptions[index].options = options
+                } else {
+                    session.subscriptions.append((filter, options))
+                }
             }
         }
 
@@ -229,15 +259,13 @@ final class SessionLog: @unchecked Sendable {
         append(.snapshotBegin(version: StateRecord.formatVersion))
         var written: Set<UInt64> = []
         func store(_ delivery: Delivery) {
-            if written.insert(delivery.storeId).inserted {
-                let message = delivery.message
-                append(.message(id: delivery.storeId, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload))
-            }
+            if written.insert(delivery.storeId).inserted { append(StateRecord.storing(delivery.message, id: delivery.storeId)) }
         }
         for session in sessions {
             append(.sessionOpen(session: session.id, clientId: session.clientId))
+            if let interval = session.expiryInterval { append(.sessionExpiry(session: session.id, interval: interval, deadline: session.expiryDeadline)) }
             for subscription in session.subscriptions {
-                append(.subscribe(session: session.id, filter: subscription.filter, qos: subscription.qos))
+                append(StateRecord.subscribing(session.id, subscription.filter, subscription.options))
             }
             for entry in session.inflight {
                 store(entry.delivery)

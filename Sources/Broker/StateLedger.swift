@@ -55,6 +55,11 @@ final class StateLedger {
         session.storeId = 0
     }
 
+    /// A session of the log that expired while the broker was down: the log forgets it.
+    func forget(sessionId: UInt64) {
+        log(.sessionEnd(session: sessionId))
+    }
+
     /// A session recreated from the log: its messages are live again.
     func restored(_ restored: SessionLog.RestoredSession) {
         liveBytes += restored.queued.reduce(0) { $0 + Self.liveCost($1) } + restored.inflight.reduce(0) { $0 + Self.liveCost($1.delivery) }
@@ -66,9 +71,17 @@ final class StateLedger {
         lastMessageId = messages
     }
 
-    func subscribed(_ session: Session, filter: String, qos: QoS) {
+    func subscribed(_ session: Session, filter: String, options: SubscriptionOptions) {
         guard isPersistent(session) else { return }
-        log(.subscribe(session: session.storeId, filter: filter, qos: qos))
+        log(StateRecord.subscribing(session.storeId, filter, options))
+    }
+
+    /// A persistent session's MQTT 5 expiry: set at connect (`deadline` 0) and when its
+    /// connection closes (the wall-clock second it ends). Sessions that never expire
+    /// (3.1.1, 0xFFFFFFFF) log nothing.
+    func expiry(_ session: Session, interval: UInt32, deadline: Int64) {
+        guard isPersistent(session) else { return }
+        log(.sessionExpiry(session: session.storeId, interval: interval, deadline: deadline))
     }
 
     func unsubscribed(_ session: Session, filter: String) {
@@ -111,11 +124,10 @@ final class StateLedger {
     }
 
     /// A queued message leaves the queue unsent (expired, or too large for the client):
-    /// logged as sent and completed under packet id 0, which no real in-flight message has.
+    /// logged as dequeued.
     func dequeuedUnsent(_ session: Session, delivery: Delivery) {
         guard isPersistent(session), delivery.storeId != 0 else { return }
-        log(.inflight(session: session.storeId, message: delivery.storeId, qos: delivery.qos, retain: delivery.retain, packetId: 0, fromQueue: true))
-        log(.completed(session: session.storeId, packetId: 0))
+        log(.dequeued(session: session.storeId, message: delivery.storeId))
         liveBytes -= Self.liveCost(delivery)
     }
 
@@ -172,7 +184,7 @@ final class StateLedger {
     private func storedId(of message: Message) -> UInt64 {
         if let last = lastStored, last.message === message { return last.id }
         lastMessageId += 1
-        log(.message(id: lastMessageId, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload))
+        log(StateRecord.storing(message, id: lastMessageId))
         lastStored = (message, lastMessageId)
         return lastMessageId
     }

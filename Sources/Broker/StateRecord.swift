@@ -35,13 +35,24 @@ enum StateRecord: Equatable {
     case incomingQoS2(session: UInt64, packetId: UInt16, marks: [LogMark]?)
     /// PUBREL received for it.
     case incomingReleased(session: UInt64, packetId: UInt16)
+    /// Format 3 (MQTT 5): a subscription with options beyond its QoS.
+    case subscribeOptions(session: UInt64, filter: String, options: SubscriptionOptions)
+    /// Format 3: a message with MQTT 5 properties (their encoded body) or an expiry.
+    case message5(id: UInt64, topic: String, qos: QoS, retain: Bool, payload: [UInt8], properties: [UInt8], expiryInterval: UInt32?, receivedAt: Int64)
+    /// Format 3: a queued message left the queue unsent (expired, or too large for the client).
+    case dequeued(session: UInt64, message: UInt64)
+    /// Format 3: the session's expiry interval (seconds) and, once its connection closed,
+    /// the wall-clock second it ends (0: connected when written).
+    case sessionExpiry(session: UInt64, interval: UInt32, deadline: Int64)
 
-    /// 2: incoming QoS 2 ids carry their log marks (`incomingQoS2Marked`).
-    static let formatVersion: UInt32 = 2
+    /// 2: incoming QoS 2 ids carry their log marks (`incomingQoS2Marked`). 3: MQTT 5
+    /// subscription options, message properties and expiry, session expiry.
+    static let formatVersion: UInt32 = 3
 
     private enum Kind: UInt8 {
         case snapshotBegin = 1, snapshotEnd, sessionOpen, sessionEnd, subscribe, unsubscribe, message, enqueue, inflight, pubrecReceived, completed, incomingQoS2, incomingReleased
         case incomingQoS2Marked
+        case subscribeOptions, message5, dequeued, sessionExpiry
     }
 
     func encode(into out: inout [UInt8]) {
@@ -100,6 +111,32 @@ enum StateRecord: Equatable {
             Self.putSessionPacket(.incomingQoS2, session, packetId, &out)
         case let .incomingReleased(session, packetId):
             Self.putSessionPacket(.incomingReleased, session, packetId, &out)
+        case let .subscribeOptions(session, filter, options):
+            out.append(Kind.subscribeOptions.rawValue)
+            Self.putVarint(session, &out)
+            out.append(options.qos.rawValue | (options.noLocal ? 0x04 : 0) | (options.retainAsPublished ? 0x08 : 0) | options.retainHandling << 4)
+            Self.putVarint(UInt64(options.identifier ?? 0), &out)
+            Self.putBytes(Array(filter.utf8), &out)
+        case let .message5(id, topic, qos, retain, payload, properties, expiryInterval, receivedAt):
+            out.append(Kind.message5.rawValue)
+            Self.putVarint(id, &out)
+            out.append(qos.rawValue | (retain ? 0x80 : 0) | (expiryInterval != nil ? 0x40 : 0))
+            Self.putBytes(Array(topic.utf8), &out)
+            if let expiryInterval {
+                Self.putVarint(UInt64(expiryInterval), &out)
+                Self.putVarint(UInt64(bitPattern: receivedAt), &out)
+            }
+            Self.putBytes(properties, &out)
+            Self.putBytes(payload, &out)
+        case let .dequeued(session, message):
+            out.append(Kind.dequeued.rawValue)
+            Self.putVarint(session, &out)
+            Self.putVarint(message, &out)
+        case let .sessionExpiry(session, interval, deadline):
+            out.append(Kind.sessionExpiry.rawValue)
+            Self.putVarint(session, &out)
+            Self.putVarint(UInt64(interval), &out)
+            Self.putVarint(UInt64(bitPattern: deadline), &out)
         }
     }
 
@@ -155,8 +192,50 @@ enum StateRecord: Equatable {
                 marks.append(LogMark(log: log, first: first, last: last))
             }
             record = .incomingQoS2(session: session, packetId: UInt16(packetId), marks: marks)
+        case .subscribeOptions:
+            guard let session = reader.varint(), let flags = reader.byte(), let qos = QoS(rawValue: flags & 0x03), flags & 0xC0 == 0, (flags >> 4) & 0x03 != 3,
+                let identifier = reader.varint(), identifier <= 268_435_455, let filter = reader.string()
+            else { return nil }
+            let options = SubscriptionOptions(
+                qos: qos, noLocal: flags & 0x04 != 0, retainAsPublished: flags & 0x08 != 0, retainHandling: (flags >> 4) & 0x03,
+                identifier: identifier == 0 ? nil : Int(identifier))
+            record = .subscribeOptions(session: session, filter: filter, options: options)
+        case .message5:
+            guard let id = reader.varint(), let flags = reader.byte(), let qos = QoS(rawValue: flags & 0x03), let topic = reader.string() else { return nil }
+            var expiryInterval: UInt32?
+            var receivedAt: Int64 = 0
+            if flags & 0x40 != 0 {
+                guard let interval = reader.varint(), interval <= UInt32.max, let at = reader.varint() else { return nil }
+                expiryInterval = UInt32(interval)
+                receivedAt = Int64(bitPattern: at)
+            }
+            guard let properties = reader.bytes(), let payload = reader.bytes() else { return nil }
+            record = .message5(
+                id: id, topic: topic, qos: qos, retain: flags & 0x80 != 0, payload: payload, properties: properties, expiryInterval: expiryInterval,
+                receivedAt: receivedAt)
+        case .dequeued:
+            guard let session = reader.varint(), let message = reader.varint() else { return nil }
+            record = .dequeued(session: session, message: message)
+        case .sessionExpiry:
+            guard let session = reader.varint(), let interval = reader.varint(), interval <= UInt32.max, let deadline = reader.varint() else { return nil }
+            record = .sessionExpiry(session: session, interval: UInt32(interval), deadline: Int64(bitPattern: deadline))
         }
         return reader.atEnd ? record : nil
+    }
+
+    /// The record that stores `message`: format 1's when it has no MQTT 5 parts.
+    static func storing(_ message: Message, id: UInt64) -> StateRecord {
+        guard !message.properties.isEmpty || message.expiryInterval != nil else {
+            return .message(id: id, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload)
+        }
+        return .message5(
+            id: id, topic: message.topic, qos: message.qos, retain: message.retain, payload: message.payload, properties: message.forwardedProperties,
+            expiryInterval: message.expiryInterval, receivedAt: message.receivedAt)
+    }
+
+    /// The record of a subscription: format 1's when only its QoS is set.
+    static func subscribing(_ session: UInt64, _ filter: String, _ options: SubscriptionOptions) -> StateRecord {
+        options == SubscriptionOptions(qos: options.qos) ? .subscribe(session: session, filter: filter, qos: options.qos) : .subscribeOptions(session: session, filter: filter, options: options)
     }
 
     private static func putSessionPacket(_ kind: Kind, _ session: UInt64, _ packetId: UInt16, _ out: inout [UInt8]) {

@@ -61,6 +61,13 @@ public struct RecordReader {
         return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
     }
 
+    /// The next `count` bytes.
+    public mutating func bytes(_ count: Int) -> [UInt8]? {
+        guard count >= 0, offset + count <= bytes.count else { return nil }
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
     /// Everything left.
     public mutating func rest() -> [UInt8] {
         defer { offset = bytes.count }

@@ -265,6 +265,21 @@ public struct Properties: Sendable, Hashable {
         return Properties(values)
     }
 
+    /// Properties from `encodedBody` bytes (stored messages): nil if they do not decode as
+    /// properties `context` may carry.
+    public init?(encodedBody body: [UInt8], for context: Context) {
+        var framed: [UInt8] = []
+        RemainingLength.append(body.count, to: &framed)
+        framed.append(contentsOf: body)
+        let decoded = framed.withUnsafeBytes { raw -> Properties? in
+            var reader = ByteReader(raw)
+            guard let properties = try? Properties.decode(&reader, for: context), reader.isAtEnd else { return nil }
+            return properties
+        }
+        guard let decoded else { return nil }
+        self = decoded
+    }
+
     /// A Byte property whose only values are 0 and 1 (anything else: protocol error).
     private static func boolean(_ reader: inout ByteReader, _ field: String) throws(MQTTError) -> UInt8 {
         let value = try reader.readUInt8(field)

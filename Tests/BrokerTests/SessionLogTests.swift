@@ -28,6 +28,14 @@ import Testing
         .incomingQoS2(session: 3, packetId: 4097, marks: []),
         .incomingQoS2(session: 3, packetId: 4098, marks: [LogMark(log: "stream/a", first: 1 << 44 + 1, last: 1 << 44 + 3), LogMark(log: "stream/ü", first: 7, last: 7)]),
         .incomingReleased(session: 3, packetId: 4096),
+        // Format 3 (MQTT 5).
+        .subscribeOptions(session: 7, filter: "a/#", options: SubscriptionOptions(qos: .atLeastOnce, noLocal: true, retainAsPublished: true, retainHandling: 2, identifier: 268_435_455)),
+        .subscribeOptions(session: 7, filter: "b", options: SubscriptionOptions(qos: .exactlyOnce, retainHandling: 1)),
+        .message5(id: 5, topic: "p", qos: .atLeastOnce, retain: true, payload: [1, 2], properties: [0x03, 0, 1, 0x61], expiryInterval: 60, receivedAt: 1_795_856_707),
+        .message5(id: 6, topic: "p", qos: .atMostOnce, retain: false, payload: [], properties: [], expiryInterval: nil, receivedAt: 0),
+        .dequeued(session: 2, message: 99),
+        .sessionExpiry(session: 2, interval: 600, deadline: 0),
+        .sessionExpiry(session: 2, interval: UInt32.max, deadline: 1_795_856_707),
     ]
 
     @Test(arguments: records) func recordRoundTrips(_ record: StateRecord) {
@@ -90,7 +98,7 @@ import Testing
         let session = try #require(log.restored.first)
         #expect(session.clientId == "logger")
         #expect(session.subscriptions.map(\.filter) == ["a/#"])
-        #expect(session.subscriptions.map(\.qos) == [.exactlyOnce])
+        #expect(session.subscriptions.map(\.options.qos) == [.exactlyOnce])
         #expect(session.inflight.map(\.packetId) == [11])
         #expect(session.inflight.first?.state == .awaitingPubComp)
         #expect(session.inflight.first?.delivery.message.topic == "a/2")
