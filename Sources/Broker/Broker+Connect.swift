@@ -97,7 +97,7 @@ extension Broker {
             if config.maxTopicAlias > 0 { acknowledged.topicAliasMaximum = UInt16(min(config.maxTopicAlias, Int(UInt16.max))) }
             acknowledged.wildcardSubscriptionAvailable = 1
             acknowledged.subscriptionIdentifierAvailable = 1
-            acknowledged.sharedSubscriptionAvailable = 0
+            acknowledged.sharedSubscriptionAvailable = 1
             stats.clientsConnectedV5 += 1
         }
         send(.connack(ConnAck(sessionPresent: sessionPresent, reasonCode: .success, properties: acknowledged)), to: connection)
@@ -140,6 +140,7 @@ extension Broker {
 
     /// Forgets a session and its subscriptions (clean session ended, or replaced).
     func endSession(_ session: Session) {
+        redistributeShared(from: session, includingInflight: true)
         if let will = session.pendingWill {
             // The session ends before the will's delay: the will goes now (§3.1.3.2.2).
             session.pendingWill = nil

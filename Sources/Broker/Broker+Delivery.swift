@@ -4,7 +4,7 @@ import MQTT
 /// Outgoing messages: routing, QoS downgrade, in-flight window, session queues, drops.
 extension Broker {
     func route(_ message: Message) {
-        let routes: [SubscriptionTree.Route]
+        let routes: SubscriptionTree.Routes
         if let cached = routeCache[message.topic] {
             routes = cached
         } else {
@@ -12,7 +12,14 @@ extension Broker {
             if routeCache.count >= 10_000 { routeCache.removeAll(keepingCapacity: true) }
             routeCache[message.topic] = routes
         }
-        for route in routes {
+        for group in routes.shared {
+            guard let member = group.choose() else { continue }
+            deliver(
+                Delivery(
+                    message: message, qos: min(member.options.qos, message.qos), retain: member.options.retainAsPublished && message.retain,
+                    subscriptionIdentifiers: member.options.identifier.map { [$0] } ?? [], sharedGroup: group), to: member.session)
+        }
+        for route in routes.direct {
             var granted = route.qos
             if message.origin != 0, route.session.connection?.token == message.origin {
                 // MQTT 5 No Local (§3.8.3.1): not back to the session that published it.
@@ -185,6 +192,41 @@ extension Broker {
             Publish.encode(
                 topic: topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain,
                 dup: dup, packetId: packetId, properties: properties, into: &$0)
+        }
+    }
+
+    /// A member of shared groups leaves: what it holds through them goes to another member
+    /// (§4.8.2) — queued messages when a connected member can take them now, and, when the
+    /// session ends, its unacknowledged ones too.
+    func redistributeShared(from session: Session, includingInflight: Bool) {
+        var moved: [Delivery] = []
+        if session.queue.count > 0 {
+            var kept = FIFO<Delivery>()
+            while let delivery = session.queue.popFirst() {
+                if let group = delivery.sharedGroup, group.members.contains(where: { $0.session !== session && (includingInflight || $0.session.connection != nil) }) {
+                    ledger.dequeuedUnsent(session, delivery: delivery)
+                    moved.append(delivery)
+                } else {
+                    kept.append(delivery)
+                }
+            }
+            session.queue = kept
+        }
+        if includingInflight {
+            for (id, entry) in session.inflight where entry.delivery.sharedGroup != nil && entry.state != .awaitingPubComp {
+                session.inflight[id] = nil
+                ledger.completed(session, packetId: id, delivery: entry.delivery)
+                moved.append(entry.delivery)
+            }
+        }
+        for delivery in moved {
+            guard let group = delivery.sharedGroup, let member = group.choose(excluding: session) else { continue }
+            let message = delivery.message
+            logger.debug("shared subscription message moved group=\(group.name) from=\(session.clientId) to=\(member.session.clientId)")
+            deliver(
+                Delivery(
+                    message: message, qos: min(member.options.qos, message.qos), retain: delivery.retain,
+                    subscriptionIdentifiers: member.options.identifier.map { [$0] } ?? [], sharedGroup: group), to: member.session)
         }
     }
 }

@@ -315,6 +315,7 @@ extension Broker {
         }
         if owner {
             session.connection = nil
+            if !session.clean { redistributeShared(from: session, includingInflight: false) }
             if session.clean {
                 endSession(session)
             } else if session.expiryInterval != UInt32.max {

@@ -14,11 +14,18 @@ extension Broker {
                 logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=invalid-filter")
                 continue
             }
-            if request.filter.hasPrefix("$share/") {
-                // Shared subscriptions are not offered yet (CONNACK says so): 0x9E.
-                codes.append(ReasonCode.sharedSubscriptionsNotSupported.rawValue)
-                logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=shared-subscriptions-not-supported")
+            let shared: (group: String, filter: String)?
+            do {
+                shared = try Topic.sharedSubscription(request.filter)
+            } catch {
+                codes.append(ReasonCode.topicFilterInvalid.rawValue)
+                logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=\"\(error)\"")
                 continue
+            }
+            if shared != nil && v5 && request.noLocal {
+                // [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+                protocolError(.protocolViolation("No Local on shared subscription '\(request.filter)'"), on: connection)
+                return
             }
             let options = SubscriptionOptions(
                 qos: request.qos, noLocal: v5 && request.noLocal, retainAsPublished: v5 && request.retainAsPublished,
@@ -32,7 +39,8 @@ extension Broker {
             // [MQTT-3.3.1-6], [MQTT-3.8.4-3]: retained messages go out on every SUBSCRIBE,
             // also one that replaces an existing subscription, with RETAIN=1 — unless MQTT 5
             // Retain Handling says only for a new subscription (1) or never (2).
-            if options.retainHandling == 2 || (options.retainHandling == 1 && existed) { continue }
+            // Shared subscriptions get no retained messages ([MQTT-3.8.4-?], §4.8.2).
+            if shared != nil || options.retainHandling == 2 || (options.retainHandling == 1 && existed) { continue }
             let now = wallClockSeconds()
             for message in retained.matching(request.filter) {
                 if message.expiryInterval != nil && message.remainingExpiry(now: now) == 0 { continue }

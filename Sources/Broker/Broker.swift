@@ -72,7 +72,7 @@ final class Broker {
     var stats = BrokerStats()
     /// Topic → routes, valid until the subscription set changes. Devices publish to the
     /// same topics over and over; this turns the tree walk into one hash lookup.
-    var routeCache: [String: [SubscriptionTree.Route]] = [:]
+    var routeCache: [String: SubscriptionTree.Routes] = [:]
     let startedAt: UInt64
     var nextTickAt: UInt64
     var nextSysAt: UInt64

@@ -11,6 +11,9 @@ struct Delivery {
     var storeId: UInt64 = 0
     /// MQTT 5: the Subscription Identifiers of the subscriptions it matched (§3.3.4).
     var subscriptionIdentifiers: [Int] = []
+    /// Sent through this shared-subscription group: if its session ends (or goes offline
+    /// with it still queued), another member gets it (§4.8.2).
+    var sharedGroup: SubscriptionTree.SharedGroup?
 }
 
 /// What a client asked for with one topic filter (§3.8.3.1).

@@ -42,6 +42,25 @@ public enum Topic {
         }
     }
 
+    /// A shared subscription's parts (§4.8.2): `$share/<group>/<filter>` → (group, filter);
+    /// nil for any other filter. Throws when it starts with `$share/` but is not valid: the
+    /// group must be non-empty without `+`, `#` or `/` ([MQTT-4.8.2-1]) and the filter valid
+    /// ([MQTT-4.8.2-2]).
+    public static func sharedSubscription(_ filter: String) throws(MQTTError) -> (group: String, filter: String)? {
+        guard filter.hasPrefix("$share/") else { return nil }
+        let rest = filter.utf8.dropFirst(7)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else {
+            throw .invalidTopic("shared subscription '\(filter)' has no topic filter after its group")
+        }
+        let group = String(decoding: rest[rest.startIndex..<slash], as: UTF8.self)
+        let inner = String(decoding: rest[rest.index(after: slash)...], as: UTF8.self)
+        guard !group.isEmpty, !group.contains("+"), !group.contains("#") else {
+            throw .invalidTopic("shared subscription group '\(group)' must be non-empty, without '+' or '#'")
+        }
+        try validateFilter(inner)
+        return (group, inner)
+    }
+
     /// Levels of a topic name or filter: one more than its '/' separators (one pass).
     public static func levelCount(_ topic: String) -> Int {
         var contiguous = topic

@@ -321,11 +321,57 @@ import Testing
         #expect(try quiet.receive(timeout: 3) == .disconnect(Disconnect(reasonCode: .malformedPacket)))
     }
 
-    @Test func sharedSubscriptionsAreRefusedUntilOffered() throws {
+    @Test func sharedSubscriptionsSplitMessagesRoundRobinAcrossVersions() throws {
         let broker = try BrokerHarness()
-        let (client, ack) = try broker.client5("s")
-        #expect(ack.properties.sharedSubscriptionAvailable == 0)
-        #expect(try client.subscribe("$share/g/t") == 0x9E)
+        let (a, ack) = try broker.client5("a")
+        #expect(ack.properties.sharedSubscriptionAvailable == 1)
+        let (b, _) = try broker.client5("b")
+        let c = try broker.client("c")  // 3.1.1 clients may share too, as in Mosquitto and EMQX
+        for member in [a, b, c] { #expect(try member.subscribe("$share/workers/jobs/#", qos: .atLeastOnce) == 1) }
+        let (other, _) = try broker.client5("other")
+        try other.subscribe("$share/auditors/jobs/#", qos: .atLeastOnce)
+        let plain = try broker.client("plain")
+        try plain.subscribe("jobs/#", qos: .atLeastOnce)
+        let (pub, _) = try broker.client5("pub")
+        for n in 0..<6 { try pub.publish("jobs/\(n)", "job \(n)", qos: .atLeastOnce) }
+        var got: [String: [String]] = [:]
+        for (name, member) in [("a", a), ("b", b), ("c", c)] {
+            for _ in 0..<2 { got[name, default: []].append(try member.receivePublish().text) }
+            try member.expectNothing(for: 0.1)
+        }
+        #expect(Set(got.values.flatMap { $0 }) == Set((0..<6).map { "job \($0)" }), "each job once in the group: \(got)")
+        for _ in 0..<6 { _ = try other.receivePublish() }  // every group gets every message
+        for _ in 0..<6 { _ = try plain.receivePublish() }  // and so does a plain subscription
+        try other.expectNothing(for: 0.1)
+    }
+
+    @Test func sharedSubscriptionRulesAndBadFilters() throws {
+        let broker = try BrokerHarness()
+        let (retainer, _) = try broker.client5("retainer")
+        try retainer.publish("r/1", "kept", qos: .atLeastOnce, retain: true)
+        let (client, _) = try broker.client5("s")
+        #expect(try client.subscribe([("$share/g/r/#", .atLeastOnce), ("$share/g", .atMostOnce), ("$share//r", .atMostOnce), ("$share/g+/r", .atMostOnce), ("$share/g/r/#/x", .atMostOnce)]) == [1, 0x8F, 0x8F, 0x8F, 0x8F])
+        try client.expectNothing()  // no retained messages for a shared subscription
+        client.send(.subscribe(Subscribe(packetId: 99, requests: [.init(filter: "$share/g/x", qos: .atMostOnce, noLocal: true)])))
+        #expect(try Self.disconnectReason(client) == .protocolError)
+    }
+
+    @Test func aLeavingMembersMessagesGoToAnotherMember() throws {
+        let broker = try BrokerHarness()
+        // The leaver takes one message at a time; the rest wait in its queue.
+        let (leaver, _) = try broker.client5("leaver", properties: Self.properties { $0.receiveMaximum = 1 })
+        try leaver.subscribe("$share/g/w/#", qos: .atLeastOnce)
+        let (pub, _) = try broker.client5("pub")
+        for n in 0..<4 { try pub.publish("w/\(n)", "m\(n)", qos: .atLeastOnce) }
+        let first = try leaver.receivePublish(acknowledge: false)  // in flight, never acknowledged
+        let (stayer, _) = try broker.client5("stayer")
+        try stayer.subscribe("$share/g/w/#", qos: .atLeastOnce)
+        leaver.dropConnection()  // a clean session: it ends, its messages move
+        var moved: [String] = []
+        for _ in 0..<4 { moved.append(try stayer.receivePublish().text) }
+        #expect(Set(moved) == ["m0", "m1", "m2", "m3"])
+        #expect(moved.contains(first.text), "the unacknowledged one too")
+        try stayer.expectNothing()
     }
 
     @Test func clientsOf311AndOf5ShareOneBroker() throws {
