@@ -37,6 +37,14 @@ enum E2E {
         return true
     }()
 
+    static let paho5Script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Scripts/paho5_check.py").path
+
+    /// One check of paho5_check.py (paho-mqtt's MQTT 5 client) against `daemon`.
+    static func paho5(_ check: String, _ daemon: Daemon) throws -> ChildProcess {
+        try ChildProcess.run("python3", [paho5Script, check, "\(daemon.port)"], timeout: 60)
+    }
+
     static func paho(_ check: String, _ daemon: Daemon, _ extra: [String] = []) throws -> ChildProcess {
         try ChildProcess.run("python3", [pahoScript, check, "\(daemon.port)"] + extra, timeout: 60)
     }
