@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "JSON", "UTC", "Durable", "Storage", "TestSupport"]),
         .testTarget(name: "DurableTests", dependencies: ["Durable", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "JSON", "MQTT"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Durable", "MQTT", "HydrantTesting"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Broker", "Streams", "JSON", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),

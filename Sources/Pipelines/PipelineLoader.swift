@@ -250,6 +250,75 @@ struct PipelineFile {
         }
     }
 
+    /// IoT Core's republish `headers`: each value a `${}` template; constants are checked here.
+    mutating func readHeaders(_ value: JSONValue, path: String) -> RepublishHeaders? {
+        guard case let .object(object) = value else {
+            problem(path, "headers must be an object")
+            return nil
+        }
+        checkKeys(object, path: path, allowed: ["payloadFormatIndicator", "contentType", "responseTopic", "correlationData", "messageExpiry", "userProperties"], what: "republish headers")
+        var headers = RepublishHeaders()
+        var failed = false
+        func template(_ key: String, at fieldPath: String, from container: JSONObject, check: ((String) -> String?)? = nil) -> Template? {
+            guard let value = container[key] else { return nil }
+            guard case let .string(text) = value else {
+                problem(fieldPath, "\(key) must be a string")
+                failed = true
+                return nil
+            }
+            do {
+                let parsed = try Template(text)
+                if parsed.isConstant, let check, let complaint = check(text) {
+                    problem(fieldPath, complaint)
+                    failed = true
+                    return nil
+                }
+                return parsed
+            } catch {
+                var at = location(fieldPath)
+                at.column += 1 + error.offset
+                problems.append(PipelineProblem(location: at, message: "invalid \(key) template: \(error.message)"))
+                failed = true
+                return nil
+            }
+        }
+        headers.payloadFormatIndicator = template("payloadFormatIndicator", at: path + ".payloadFormatIndicator", from: object) {
+            ["UTF8_DATA", "UNSPECIFIED_BYTES"].contains($0) ? nil : "payloadFormatIndicator must be UTF8_DATA or UNSPECIFIED_BYTES, got '\($0)'"
+        }
+        headers.contentType = template("contentType", at: path + ".contentType", from: object)
+        headers.responseTopic = template("responseTopic", at: path + ".responseTopic", from: object) {
+            (try? Topic.validateName($0)) == nil ? "responseTopic '\($0)' is not a topic name" : nil
+        }
+        headers.correlationData = template("correlationData", at: path + ".correlationData", from: object) {
+            Base64.decode($0) == nil ? "correlationData must be base64" : nil
+        }
+        headers.messageExpiry = template("messageExpiry", at: path + ".messageExpiry", from: object) {
+            UInt32($0) == nil ? "messageExpiry must be a number of seconds, got '\($0)'" : nil
+        }
+        if let properties = object["userProperties"] {
+            guard case let .array(items) = properties else {
+                problem(path + ".userProperties", "userProperties must be an array of {key, value}")
+                return nil
+            }
+            for (index, item) in items.enumerated() {
+                let itemPath = path + ".userProperties[\(index)]"
+                guard case let .object(pair) = item else {
+                    problem(itemPath, "a user property is {\"key\": …, \"value\": …}")
+                    failed = true
+                    continue
+                }
+                checkKeys(pair, path: itemPath, allowed: ["key", "value"], what: "user property")
+                guard let key = template("key", at: itemPath + ".key", from: pair), let value = template("value", at: itemPath + ".value", from: pair) else {
+                    if pair["key"] == nil || pair["value"] == nil { problem(itemPath, "a user property needs both key and value") }
+                    failed = true
+                    continue
+                }
+                headers.userProperties.append((key, value))
+            }
+        }
+        return failed ? nil : headers
+    }
+
     mutating func readAction(_ value: JSONValue, path: String, statement: Statement?, references: inout [(String, String)]) -> RuleAction? {
         guard case let .object(object) = value, object.count == 1, let kind = object.keys.first else {
             problem(path, "an action is an object with exactly one of: stream, republish, firehose, s3")
@@ -271,7 +340,7 @@ struct PipelineFile {
             references.append((name, inner + ".bucketName"))
             return .stream(name)
         case let ("republish", .object(settings)):
-            checkKeys(settings, path: inner, allowed: ["topic", "qos", "roleArn"], what: "republish action")
+            checkKeys(settings, path: inner, allowed: ["topic", "qos", "roleArn", "headers"], what: "republish action")
             guard let topicText = string(settings, "topic", path: inner) else { return nil }
             var qos = QoS.atMostOnce
             switch settings["qos"] {
@@ -302,7 +371,12 @@ struct PipelineFile {
                     problem(inner + ".topic", "republish topic '\(topicText)' matches the rule's own FROM '\(statement.topicFilter)': the rule would loop")
                 }
             }
-            return .republish(topic: topic, qos: qos)
+            var headers = RepublishHeaders()
+            if let value = settings["headers"] {
+                guard let parsed = readHeaders(value, path: inner + ".headers") else { return nil }
+                headers = parsed
+            }
+            return .republish(topic: topic, qos: qos, headers: headers)
         default:
             problem(path, "unknown or malformed action '\(kind)' (expected stream: \"name\", republish: {topic, qos}, firehose: {deliveryStreamName} or s3: {bucketName})")
             return nil

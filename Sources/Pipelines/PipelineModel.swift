@@ -32,8 +32,8 @@ public struct PipelineErrors: Error, Sendable, CustomStringConvertible {
 public enum RuleAction: Sendable {
     /// Records go to the named delivery stream.
     case stream(String)
-    /// The record is published back into the broker.
-    case republish(topic: Template, qos: QoS)
+    /// The record is published back into the broker, with IoT Core's MQTT 5 `headers`.
+    case republish(topic: Template, qos: QoS, headers: RepublishHeaders)
 
     public var kind: String {
         switch self {
@@ -45,8 +45,28 @@ public enum RuleAction: Sendable {
     public var resource: String {
         switch self {
         case let .stream(name): return name
-        case let .republish(topic, _): return topic.source
+        case let .republish(topic, _, _): return topic.source
         }
+    }
+}
+
+/// IoT Core's republish `headers` (MQTT 5 properties of the republished message), each a
+/// `${}` template evaluated per message.
+public struct RepublishHeaders: Sendable {
+    /// "UTF8_DATA" or "UNSPECIFIED_BYTES".
+    public var payloadFormatIndicator: Template?
+    public var contentType: Template?
+    public var responseTopic: Template?
+    /// Base64 of the bytes.
+    public var correlationData: Template?
+    /// Seconds.
+    public var messageExpiry: Template?
+    public var userProperties: [(key: Template, value: Template)] = []
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        payloadFormatIndicator == nil && contentType == nil && responseTopic == nil && correlationData == nil && messageExpiry == nil && userProperties.isEmpty
     }
 }
 

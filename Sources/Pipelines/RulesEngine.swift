@@ -137,7 +137,7 @@ public final class RulesEngine: PublishTap {
         hy_realtime(&seconds, &nanos)
         let context = MessageContext(
             topic: message.topic, payload: message.payload, clientId: message.clientId, username: message.username,
-            timestamp: seconds * 1000 + Int64(nanos / 1_000_000))
+            timestamp: seconds * 1000 + Int64(nanos / 1_000_000), properties: message.properties)
         for match in matching { run(match, context, message, &marks, only) }
     }
 
@@ -182,7 +182,7 @@ public final class RulesEngine: PublishTap {
     ) -> String? {
         let hops = message.hops
         switch action {
-        case let .republish(template, qos):
+        case let .republish(template, qos, headers):
             guard hops < Self.maxHops else {
                 return "republish refused: message already republished \(hops) times (rule loop?)"
             }
@@ -198,7 +198,21 @@ public final class RulesEngine: PublishTap {
             case let .value(record): record.serialize(into: &payload)
             case let .line(line, _): payload = Array(line.dropLast())  // not reached today: spliced rules feed streams only
             }
-            injector.publish(Message(topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1))
+            var properties = Properties()
+            var expiry: UInt32?
+            if !headers.isEmpty {
+                do {
+                    (properties, expiry) = try Self.render(headers, context)
+                } catch {
+                    return "republish headers: \(error.message)"
+                }
+            }
+            var receivedAt: Int64 = 0
+            if expiry != nil { receivedAt = context.timestamp / 1000 }
+            injector.publish(
+                Message(
+                    topic: topic, payload: payload, qos: qos, retain: false, clientId: context.clientId, username: context.username, hops: hops + 1,
+                    properties: properties, expiryInterval: expiry, receivedAt: receivedAt))
             return nil
         case let .stream(name):
             guard let target else { return "stream '\(name)' is not running" }
@@ -232,6 +246,39 @@ public final class RulesEngine: PublishTap {
             if !queued { outbox.withLock { $0[target].append(record) } }
             return nil
         }
+    }
+
+    /// The MQTT 5 properties a republish action's headers give for this message.
+    static func render(_ headers: RepublishHeaders, _ context: MessageContext) throws(RuleEvaluationError) -> (Properties, UInt32?) {
+        var properties = Properties()
+        if let template = headers.payloadFormatIndicator {
+            switch try template.render(context) {
+            case "UTF8_DATA": properties.payloadFormatIndicator = 1
+            case "UNSPECIFIED_BYTES": properties.payloadFormatIndicator = 0
+            case let other: throw RuleEvaluationError("payloadFormatIndicator '\(other)' is not UTF8_DATA or UNSPECIFIED_BYTES")
+            }
+        }
+        if let template = headers.contentType { properties.contentType = try template.render(context) }
+        if let template = headers.responseTopic {
+            let topic = try template.render(context)
+            guard (try? Topic.validateName(topic)) != nil else { throw RuleEvaluationError("responseTopic '\(topic)' is not a topic name") }
+            properties.responseTopic = topic
+        }
+        if let template = headers.correlationData {
+            let text = try template.render(context)
+            guard let bytes = Base64.decode(text) else { throw RuleEvaluationError("correlationData '\(text)' is not base64") }
+            properties.correlationData = bytes
+        }
+        var expiry: UInt32?
+        if let template = headers.messageExpiry {
+            let text = try template.render(context)
+            guard let seconds = UInt32(text) else { throw RuleEvaluationError("messageExpiry '\(text)' is not a number of seconds") }
+            expiry = seconds
+        }
+        for (key, value) in headers.userProperties {
+            properties.userProperties.append(.init(try key.render(context), try value.render(context)))
+        }
+        return (properties, expiry)
     }
 
     /// Counts and logs a failure and hands IoT Core's error record to the errorAction.

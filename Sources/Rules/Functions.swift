@@ -47,6 +47,29 @@ enum Functions {
         define("username", 0...0) { _, context in context.username.map(JSONValue.string) },
         define("timestamp", 0...0) { _, context in .int(context.timestamp) },
         define("newuuid", 0...0) { _, _ in .string(RandomUUID.make()) },
+        // MQTT 5 (IoT Core's names): Undefined when the message does not carry it.
+        define("get_mqtt_property", 1...1) { arguments, context in
+            let properties = context.properties
+            switch string(arguments[0]) {
+            case "format_indicator"?:
+                return properties.payloadFormatIndicator.map { .string($0 == 1 ? "UTF8_DATA" : "UNSPECIFIED_BYTES") }
+            case "content_type"?: return properties.contentType.map(JSONValue.string)
+            case "response_topic"?: return properties.responseTopic.map(JSONValue.string)
+            case "correlation_data"?: return properties.correlationData.map { .string(Base64.encode($0)) }
+            default: return nil
+            }
+        },
+        // The values of one user property key, in order; without a key every property as
+        // a one-key object ([{"k": "v"}, …], IoT Core's userProperties shape).
+        define("get_user_properties", 0...1) { arguments, context in
+            let all = context.properties.userProperties
+            guard let first = arguments.first else {
+                return all.isEmpty ? nil : .array(all.map { JSONValue.object(JSONObject([($0.key, JSONValue.string($0.value))])) })
+            }
+            guard let key = string(first) else { return nil }
+            let values = all.filter { $0.key == key }.map { JSONValue.string($0.value) }
+            return values.isEmpty ? nil : .array(values)
+        },
     ]
 
     static let conversionFunctions: [(String, FunctionDefinition)] = [

@@ -1,4 +1,5 @@
 import JSON
+import MQTT
 
 /// One incoming message as rules see it. The payload is validated as JSON at most once,
 /// on first use, and only if a rule reads it (so `encode(*, 'base64')` works on any bytes);
@@ -10,11 +11,14 @@ public final class MessageContext {
     public let username: String?
     /// Arrival time in milliseconds since the epoch (`timestamp()`).
     public let timestamp: Int64
+    /// The MQTT 5 properties it was published with (`get_mqtt_property`, `get_user_properties`).
+    public let properties: Properties
     private var document: JSONDocument?
     private var parseError: JSONError?
     private var whole: JSONValue?
 
-    public init(topic: String, payload: [UInt8], clientId: String = "", username: String? = nil, timestamp: Int64) {
+    public init(topic: String, payload: [UInt8], clientId: String = "", username: String? = nil, timestamp: Int64, properties: Properties = Properties()) {
+        self.properties = properties
         self.topic = topic
         self.payload = payload
         self.clientId = clientId

@@ -37,6 +37,19 @@ private func problems(_ text: String, file: String = "p.json") -> [String] {
         }
         """
 
+    @Test func republishHeadersAreValidatedWithTheirPosition() throws {
+        func rule(_ headers: String) -> String {
+            "{\"sql\": \"SELECT * FROM 'a'\", \"actions\": [{\"republish\": {\"topic\": \"b\", \"headers\": \(headers)}}]}"
+        }
+        #expect(problems(rule(#"{"contentType": "text/plain", "messageExpiry": "60", "userProperties": [{"key": "k", "value": "${topic()}"}]}"#)).isEmpty)
+        #expect(problems(rule(#"{"payloadFormatIndicator": "UTF9"}"#)) == ["p.json:1:109: payloadFormatIndicator must be UTF8_DATA or UNSPECIFIED_BYTES, got 'UTF9'"])
+        #expect(problems(rule(#"{"messageExpiry": "soon"}"#)) == ["p.json:1:100: messageExpiry must be a number of seconds, got 'soon'"])
+        #expect(problems(rule(#"{"responseTopic": "a/+"}"#)) == ["p.json:1:100: responseTopic 'a/+' is not a topic name"])
+        #expect(problems(rule(#"{"correlationData": "***"}"#)) == ["p.json:1:102: correlationData must be base64"])
+        #expect(problems(rule(#"{"userProperties": [{"key": "k"}]}"#)) == ["p.json:1:102: a user property needs both key and value"])
+        #expect(problems(rule(#"{"colour": "red"}"#)).first?.contains("unknown key 'colour'") == true)
+    }
+
     @Test func loadsTheDesignExample() throws {
         let set = try load([("p.json", Self.valid)])
         #expect(set.rules.count == 1)

@@ -169,4 +169,32 @@ import Testing
         _ = try pub.receive("PUBCOMP 7") { $0 == .pubcomp(packetId: 7) }
         #expect(running.stopAndReadLake("lake") == ["{\"once\": true}"])
     }
+
+    /// IoT Core's republish headers become the MQTT 5 properties of the republished
+    /// message; the rule reads the incoming ones with get_mqtt_property/get_user_properties.
+    @Test func republishHeadersAndMQTT5PropertyFunctions() throws {
+        let running = try Running("""
+            {"rules": [{"name": "reply", "sql": "SELECT get_user_properties('site') AS sites, get_mqtt_property('content_type') AS type FROM 'req/+'",
+                        "actions": [{"republish": {"topic": "resp/${topic(2)}", "qos": 1, "headers": {
+                            "payloadFormatIndicator": "UTF8_DATA", "contentType": "application/json",
+                            "responseTopic": "req/${topic(2)}", "correlationData": "${encode(clientid(), 'base64')}",
+                            "messageExpiry": "120", "userProperties": [{"key": "from", "value": "${clientid()}"}]}}}]}]}
+            """)
+        let (sub, _) = try running.broker.client5("sub")
+        try sub.subscribe("resp/#", qos: .atLeastOnce)
+        let (pub, _) = try running.broker.client5("dev-9")
+        var properties = Properties()
+        properties.userProperties = [.init("site", "7")]
+        properties.contentType = "text/csv"
+        try pub.publish("req/7", "{}", qos: .atLeastOnce, properties: properties)
+        let reply = try sub.receivePublish()
+        #expect(reply.topic == "resp/7")
+        #expect(reply.text == "{\"sites\":[\"7\"],\"type\":\"text/csv\"}")
+        #expect(reply.properties.payloadFormatIndicator == 1)
+        #expect(reply.properties.contentType == "application/json")
+        #expect(reply.properties.responseTopic == "req/7")
+        #expect(reply.properties.correlationData == Array("dev-9".utf8))
+        #expect((reply.properties.messageExpiryInterval ?? 0) > 110)
+        #expect(reply.properties.userProperties == [.init("from", "dev-9")])
+    }
 }

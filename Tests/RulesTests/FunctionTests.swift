@@ -1,4 +1,5 @@
 import JSON
+import MQTT
 import Rules
 import Testing
 
@@ -134,6 +135,29 @@ import Testing
             guard case let .string(s) = text else { Issue.record("\(text)"); return }
             #expect(try eval("time_to_epoch('\(s)', 'yyyy-MM-dd''T''HH:mm:ss.SSSXXX')") == .int(millis))
         }
+    }
+
+    /// IoT Core's MQTT 5 functions: the properties the message was published with.
+    @Test func mqtt5PropertyFunctions() throws {
+        var properties = Properties()
+        properties.payloadFormatIndicator = 1
+        properties.contentType = "application/json"
+        properties.responseTopic = "replies/dev-1"
+        properties.correlationData = Array("req-7".utf8)
+        properties.userProperties = [.init("site", "7"), .init("line", "4"), .init("site", "8")]
+        let ctx = MessageContext(topic: "t", payload: Array("{}".utf8), timestamp: 0, properties: properties)
+        #expect(try eval("get_mqtt_property('format_indicator')", ctx) == "UTF8_DATA")
+        #expect(try eval("get_mqtt_property('content_type')", ctx) == "application/json")
+        #expect(try eval("get_mqtt_property('response_topic')", ctx) == "replies/dev-1")
+        #expect(try eval("get_mqtt_property('correlation_data')", ctx) == .string(Base64.encode(Array("req-7".utf8))))
+        #expect(try eval("get_mqtt_property('nonsense')", ctx) == nil)
+        #expect(try eval("get_user_properties('site')", ctx) == ["7", "8"])
+        #expect(try eval("get_user_properties('absent')", ctx) == nil)
+        #expect(try eval("get_user_properties()", ctx) == [["site": "7"], ["line": "4"], ["site": "8"]])
+        // A 3.1.1 message (or a 5.0 one without them): Undefined.
+        #expect(try eval("get_mqtt_property('content_type')") == nil)
+        #expect(try eval("get_user_properties()") == nil)
+        #expect(try eval("get_mqtt_property('format_indicator')", MessageContext(topic: "t", payload: [], timestamp: 0, properties: { var p = Properties(); p.payloadFormatIndicator = 0; return p }())) == "UNSPECIFIED_BYTES")
     }
 
     @Test func thereAreAtLeastFiftyFunctions() {
