@@ -61,16 +61,16 @@ for run in $(seq 1 "$RUNS"); do
             printf '%-9s %-4s run=%s recv_msgs_s=%s lost=%s broker_us_msg=%s aliased=%s\n' "$broker" "$sc" "$run" \
                 "$(echo "$line" | tr ' ' '\n' | grep '^recv_msgs_s=' | cut -d= -f2)" "$(echo "$line" | tr ' ' '\n' | grep '^lost=' | cut -d= -f2)" \
                 "$(echo "$line" | tr ' ' '\n' | grep '^broker_us_msg=' | cut -d= -f2)" \
-                "$(grep -o 'by broker alias [0-9]*\|[0-9]* by broker alias\|alias[^,]*deliver[^,]*' "$OUT/$broker-$sc-$run.txt" | head -1 | tr ' ' '_')" | tee -a "$OUT/summary.txt"
+                "$(grep -o '[0-9]* deliveries by broker topic alias' "$OUT/$broker-$sc-$run.txt" | head -1 | cut -d' ' -f1)" | tee -a "$OUT/summary.txt"
             sleep 1
         done
     done
 done
 
-echo "# medians: delivered msgs/s, hydrant / mosquitto"
+echo "# medians: delivered msgs/s, hydrant / mosquitto; S3a: deliveries sent as an alias only (topic name not repeated)"
 awk 'function median(list,    n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
                                              return a[int((n + 1) / 2)] }
-     { split($3, r, "="); split($6, c, "="); rate[$1 " " $2] = rate[$1 " " $2] " " r[2]; cpu[$1 " " $2] = cpu[$1 " " $2] " " c[2]; seen[$2] = 1 }
+     { split($4, r, "="); split($6, c, "="); rate[$1 " " $2] = rate[$1 " " $2] " " r[2]; cpu[$1 " " $2] = cpu[$1 " " $2] " " c[2]; seen[$2] = 1 }
      END { n = split("S1 S2 S3 S3a S5", order, " ")
            for (i = 1; i <= n; i++) { s = order[i]; if (!(s in seen)) continue
              h = median(rate["hydrant " s]); m = median(rate["mosquitto " s])
