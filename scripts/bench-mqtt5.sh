@@ -10,7 +10,10 @@
 #
 # mosquitto runs its default configuration (mosquitto-bench.conf); for S2 its
 # max_inflight_messages is raised to 64 so both brokers give the same window (a v5 client
-# obeys the broker's Receive Maximum, mosquitto's default being 20).
+# obeys the broker's Receive Maximum, mosquitto's default being 20). Hydrant runs with
+# --max-queued 1000000, the queue that config gives mosquitto: the v5 subscriber's Receive
+# Maximum (64, its --inflight) caps both brokers' window towards it, so at S2's rate the
+# queue, not the window, decides what is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MQTTLOAD_DIR=$(cd "${MQTTLOAD_DIR:-../shared/tools/mqttload}" && pwd)
@@ -44,7 +47,7 @@ for run in $(seq 1 "$RUNS"); do
     for sc in $SCENARIOS; do
         for broker in hydrant mosquitto; do
             case $broker in
-            hydrant) "$HYDRANT" run --port "$PORT" --log-level warning --data "$OUT/data" --pipelines "$OUT/empty" --migrations "$OUT/empty" 2>>"$OUT/broker.log" & ;;
+            hydrant) "$HYDRANT" run --port "$PORT" --log-level warning --max-queued 1000000 --data "$OUT/data" --pipelines "$OUT/empty" --migrations "$OUT/empty" 2>>"$OUT/broker.log" & ;;
             mosquitto)
                 conf=$MQTTLOAD_DIR/mosquitto-bench.conf
                 [ "$sc" = S2 ] && conf=$OUT/mosquitto-inflight64.conf

@@ -12,16 +12,11 @@ extension Broker {
             if routeCache.count >= 10_000 { routeCache.removeAll(keepingCapacity: true) }
             routeCache[message.topic] = routes
         }
-        for group in routes.shared {
-            guard let member = group.choose() else { continue }
-            deliver(
-                Delivery(
-                    message: message, qos: min(member.options.qos, message.qos), retain: member.options.retainAsPublished && message.retain,
-                    subscriptionIdentifiers: member.options.identifier.map { [$0] } ?? [], sharedGroup: group), to: member.session)
-        }
+        if !routes.shared.isEmpty { routeShared(message, routes.shared) }
         for route in routes.direct {
             var granted = route.qos
-            if message.origin != 0, route.session.connection?.token == message.origin {
+            // Only a route with a No Local subscription has to ask who published (a weak load).
+            if route.qosForOwn != route.qos, message.origin != 0, route.session.connection?.token == message.origin {
                 // MQTT 5 No Local (§3.8.3.1): not back to the session that published it.
                 guard let own = route.qosForOwn else { continue }
                 granted = own
@@ -32,6 +27,17 @@ extension Broker {
                 Delivery(
                     message: message, qos: min(granted, message.qos), retain: route.retainAsPublished && message.retain,
                     subscriptionIdentifiers: route.identifiers), to: route.session)
+        }
+    }
+
+    /// One copy per shared group, to the member the group picks (§4.8.2).
+    private func routeShared(_ message: Message, _ groups: [SubscriptionTree.SharedGroup]) {
+        for group in groups {
+            guard let member = group.choose() else { continue }
+            deliver(
+                Delivery(
+                    message: message, qos: min(member.options.qos, message.qos), retain: member.options.retainAsPublished && message.retain,
+                    subscriptionIdentifiers: member.options.identifier.map { [$0] } ?? [], sharedGroup: group), to: member.session)
         }
     }
 
@@ -151,22 +157,19 @@ extension Broker {
         }
     }
 
-    private static let noProperties: [UInt8] = [0]
-
     /// An MQTT 5 PUBLISH: the remaining expiry, this connection's topic alias, the
-    /// subscription identifiers, then the message's own properties (§3.3.2.3).
+    /// subscription identifiers, then the message's own properties (§3.3.2.3) — written
+    /// straight into the output buffer, no array per delivery.
     private func writePublish5(_ delivery: Delivery, packetId: UInt16, dup: Bool, to connection: Connection) {
         let message = delivery.message
         var topic = message.topic
-        var body: [UInt8] = []
+        var left: UInt32?
         if message.expiryInterval != nil {
             // In flight already (a resend): at least one second, never "expired" on the wire.
-            let left = max(1, message.remainingExpiry(now: wallClockSeconds()) ?? 1)
-            body.append(Properties.Identifier.messageExpiryInterval.rawValue)
-            body.append(contentsOf: [UInt8(truncatingIfNeeded: left >> 24), UInt8(truncatingIfNeeded: left >> 16), UInt8(truncatingIfNeeded: left >> 8), UInt8(truncatingIfNeeded: left)])
+            left = max(1, message.remainingExpiry(now: wallClockSeconds()) ?? 1)
         }
+        var alias: UInt16 = 0
         if connection.outboundAliases != nil {
-            let alias: UInt16
             switch connection.outboundAliases!.use(topic) {
             case let .known(known):
                 alias = known
@@ -174,24 +177,30 @@ extension Broker {
             case let .assign(assigned):
                 alias = assigned
             }
-            body.append(Properties.Identifier.topicAlias.rawValue)
-            body.append(contentsOf: [UInt8(truncatingIfNeeded: alias >> 8), UInt8(truncatingIfNeeded: alias)])
         }
-        for identifier in delivery.subscriptionIdentifiers {
-            body.append(Properties.Identifier.subscriptionIdentifier.rawValue)
-            RemainingLength.append(identifier, to: &body)
-        }
-        var properties = Self.noProperties
-        if !body.isEmpty || !message.forwardedProperties.isEmpty {
-            properties = []
-            RemainingLength.append(body.count + message.forwardedProperties.count, to: &properties)
-            properties.append(contentsOf: body)
-            properties.append(contentsOf: message.forwardedProperties)
-        }
-        send(connection) {
+        let identifiers = delivery.subscriptionIdentifiers
+        var length = message.forwardedProperties.count + (left != nil ? 5 : 0) + (alias != 0 ? 3 : 0)
+        for identifier in identifiers { length += 1 + RemainingLength.width(of: identifier) }
+        send(connection) { out in
             Publish.encode(
-                topic: topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain,
-                dup: dup, packetId: packetId, properties: properties, into: &$0)
+                topic: topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain, dup: dup, packetId: packetId,
+                propertiesLength: length, into: &out
+            ) { out in
+                if let left {
+                    out.append(Properties.Identifier.messageExpiryInterval.rawValue)
+                    out.append(contentsOf: [UInt8(truncatingIfNeeded: left >> 24), UInt8(truncatingIfNeeded: left >> 16), UInt8(truncatingIfNeeded: left >> 8), UInt8(truncatingIfNeeded: left)])
+                }
+                if alias != 0 {
+                    out.append(Properties.Identifier.topicAlias.rawValue)
+                    out.append(UInt8(truncatingIfNeeded: alias >> 8))
+                    out.append(UInt8(truncatingIfNeeded: alias))
+                }
+                for identifier in identifiers {
+                    out.append(Properties.Identifier.subscriptionIdentifier.rawValue)
+                    RemainingLength.append(identifier, to: &out)
+                }
+                out.append(contentsOf: message.forwardedProperties)
+            }
         }
     }
 

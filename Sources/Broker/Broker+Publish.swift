@@ -6,10 +6,6 @@ import MQTT
 extension Broker {
     func handlePublish(_ publish: Publish, from connection: Connection, session: Session) {
         stats.messagesReceived += 1
-        guard Topic.levelCount(publish.topic) <= config.maxTopicLevels else {
-            protocolError(.protocolViolation("topic name deeper than --max-topic-levels \(config.maxTopicLevels)"), on: connection)
-            return
-        }
         let message: Message
         if connection.version == .v5 {
             guard let accepted = acceptProperties(publish, from: connection) else { return }
@@ -79,6 +75,12 @@ extension Broker {
     /// An MQTT 5 PUBLISH's properties (§3.3.2.3): the topic behind a Topic Alias, the
     /// expiry kept apart, what travels with the message. Nil when the connection was closed.
     private func acceptProperties(_ publish: Publish, from connection: Connection) -> Message? {
+        if publish.properties.isEmpty {
+            // The common case: nothing to resolve, check or keep.
+            return Message(
+                topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
+                clientId: connection.clientId, username: connection.username, origin: connection.token)
+        }
         var properties = publish.properties
         var topic = publish.topic
         if let alias = properties.topicAlias {
@@ -109,7 +111,7 @@ extension Broker {
             return nil
         }
         let expiry = properties.messageExpiryInterval
-        properties.messageExpiryInterval = nil
+        if expiry != nil { properties.messageExpiryInterval = nil }
         var receivedAt: Int64 = 0
         if expiry != nil {
             var nanos: Int32 = 0

@@ -102,7 +102,7 @@ final class Broker {
         self.listenFD = listenFD
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
-        self.decoder = PacketDecoder(version: .v311, maxPacketSize: config.maxPacketSize)
+        self.decoder = PacketDecoder(version: .v311, maxPacketSize: config.maxPacketSize, maxTopicLevels: config.maxTopicLevels)
         let epollFD = hy_epoll_create()
         guard epollFD >= 0 else { throw .systemCallFailed("epoll_create1", errno: errno) }
         self.epollFD = epollFD

@@ -43,7 +43,7 @@ public struct Connect: Sendable, Hashable {
         self.properties = properties
     }
 
-    static func decode(_ reader: inout ByteReader) throws(MQTTError) -> Connect {
+    static func decode(_ reader: inout ByteReader, maxTopicLevels: Int = Int.max) throws(MQTTError) -> Connect {
         let name = try reader.readString("protocol name")
         let level = try reader.readUInt8("protocol level")
         // [MQTT-3.1.2-2]: an unsupported level gets CONNACK 0x01; the rest of the packet
@@ -76,7 +76,7 @@ public struct Connect: Sendable, Hashable {
         if hasWill {
             let willProperties = version == .v5 ? try Properties.decode(&reader, for: .will) : Properties()
             let topic = try reader.readString("will topic")
-            try Topic.validateName(topic)
+            try Topic.validateName(topic, maxLevels: maxTopicLevels)
             let payload = try reader.readBinary("will message")
             will = Will(topic: topic, payload: Array(payload), qos: willQoS, retain: willRetain, properties: willProperties)
         }

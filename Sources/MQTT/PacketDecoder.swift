@@ -10,10 +10,13 @@ public struct PacketDecoder: Sendable {
     public var version: ProtocolVersion
     /// Largest accepted packet, fixed header included.
     public var maxPacketSize: Int
+    /// PUBLISH topic names (and will topics) deeper than this are a protocol violation.
+    public var maxTopicLevels: Int
 
-    public init(version: ProtocolVersion = .v311, maxPacketSize: Int = RemainingLength.maximum + 5) {
+    public init(version: ProtocolVersion = .v311, maxPacketSize: Int = RemainingLength.maximum + 5, maxTopicLevels: Int = Int.max) {
         self.version = version
         self.maxPacketSize = maxPacketSize
+        self.maxTopicLevels = maxTopicLevels
     }
 
     /// Decodes the packet at the start of `bytes` as this decoder's version.
@@ -45,7 +48,7 @@ public struct PacketDecoder: Sendable {
         guard total <= maxPacketSize else { throw .packetTooLarge(size: total, limit: maxPacketSize) }
         guard bytes.count >= total else { return .needMoreData }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(1 + width)..<total]))
-        let packet = try Self.decodeBody(type: type, flags: flags, &reader, version: version)
+        let packet = try Self.decodeBody(type: type, flags: flags, &reader, version: version, maxTopicLevels: maxTopicLevels)
         return .packet(packet, consumed: total)
     }
 
@@ -59,11 +62,11 @@ public struct PacketDecoder: Sendable {
         return try outcome.get()
     }
 
-    private static func decodeBody(type: PacketType, flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion) throws(MQTTError) -> Packet {
+    private static func decodeBody(type: PacketType, flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion, maxTopicLevels: Int) throws(MQTTError) -> Packet {
         switch type {
-        case .connect: return .connect(try Connect.decode(&reader))
+        case .connect: return .connect(try Connect.decode(&reader, maxTopicLevels: maxTopicLevels))
         case .connack: return .connack(try ConnAck.decode(&reader, version: version))
-        case .publish: return .publish(try Publish.decode(flags: flags, &reader, version: version))
+        case .publish: return .publish(try Publish.decode(flags: flags, &reader, version: version, maxTopicLevels: maxTopicLevels))
         case .puback, .pubrec, .pubrel, .pubcomp: return .ack(try Acknowledgement.decode(type, &reader, version: version))
         case .subscribe: return .subscribe(try Subscribe.decode(&reader, version: version))
         case .suback: return .suback(try SubAck.decode(&reader, version: version))

@@ -24,14 +24,14 @@ public struct Publish: Sendable, Hashable {
         self.properties = properties
     }
 
-    static func decode(flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion) throws(MQTTError) -> Publish {
+    static func decode(flags: UInt8, _ reader: inout ByteReader, version: ProtocolVersion, maxTopicLevels: Int = Int.max) throws(MQTTError) -> Publish {
         guard let qos = QoS(rawValue: (flags >> 1) & 0x03) else { throw .invalidQoS }  // [MQTT-3.3.1-4]
         let dup = flags & 0x08 != 0
         // [MQTT-3.3.1-2]: DUP must be 0 for QoS 0 messages.
         if qos == .atMostOnce && dup { throw .protocolViolation("DUP flag set on a QoS 0 PUBLISH") }
         let topic = try reader.readString("topic name")
         // 5.0: an empty name is the Topic Alias's (checked once the properties are read).
-        if !(version == .v5 && topic.isEmpty) { try Topic.validateName(topic) }
+        if !(version == .v5 && topic.isEmpty) { try Topic.validateName(topic, maxLevels: maxTopicLevels) }
         var packetId: UInt16?
         if qos != .atMostOnce {
             let id = try reader.readUInt16("packet identifier")
@@ -58,6 +58,30 @@ public struct Publish: Sendable, Hashable {
         Publish.encode(
             topic: topic, payload: payload, qos: qos, retain: retain, dup: dup,
             packetId: packetId ?? 0, properties: encodedProperties, into: &buffer)
+    }
+
+    /// An MQTT 5 PUBLISH whose property list (`propertiesLength` bytes, length prefix not
+    /// included) `writeProperties` appends in place: the broker's fan-out to 5.0 clients.
+    @inlinable
+    public static func encode(
+        topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16, propertiesLength: Int,
+        into buffer: inout [UInt8], writeProperties: (inout [UInt8]) -> Void
+    ) {
+        let topicLength = topic.utf8.count
+        let properties = RemainingLength.width(of: propertiesLength) + propertiesLength
+        let remaining = 2 + topicLength + (qos == .atMostOnce ? 0 : 2) + properties + payload.count
+        var header = PacketType.publish.rawValue << 4 | qos.rawValue << 1
+        if retain { header |= 0x01 }
+        if dup { header |= 0x08 }
+        buffer.reserveCapacity(buffer.count + 1 + RemainingLength.width(of: remaining) + remaining)
+        buffer.append(header)
+        RemainingLength.append(remaining, to: &buffer)
+        buffer.appendUInt16(UInt16(truncatingIfNeeded: topicLength))
+        buffer.append(contentsOf: topic.utf8)
+        if qos != .atMostOnce { buffer.appendUInt16(packetId) }
+        RemainingLength.append(propertiesLength, to: &buffer)
+        writeProperties(&buffer)
+        buffer.append(contentsOf: payload)
     }
 
     /// Encodes a PUBLISH from its parts without building a `Publish` value; the broker's

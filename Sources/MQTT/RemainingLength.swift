@@ -25,6 +25,7 @@ public enum RemainingLength {
         throw .malformedRemainingLength
     }
 
+    @inlinable
     public static func append(_ length: Int, to buffer: inout [UInt8]) {
         var value = length
         repeat {
@@ -35,6 +36,7 @@ public enum RemainingLength {
         } while value > 0
     }
 
+    @inlinable
     public static func width(of length: Int) -> Int {
         switch length {
         case ..<128: return 1

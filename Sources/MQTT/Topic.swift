@@ -3,8 +3,10 @@ public enum Topic {
     public static let maxLength = 65_535
 
     /// Validates a topic name as used in PUBLISH and will messages: 1…65,535 bytes
-    /// ([MQTT-4.7.3-1], [MQTT-4.7.3-3]) and no wildcard characters ([MQTT-3.3.2-2]).
-    public static func validateName(_ name: String) throws(MQTTError) {
+    /// ([MQTT-4.7.3-1], [MQTT-4.7.3-3]), no wildcard characters ([MQTT-3.3.2-2]) and at
+    /// most `maxLevels` levels (the broker's `--max-topic-levels`: a protocol violation).
+    @inline(__always)
+    public static func validateName(_ name: String, maxLevels: Int = Int.max) throws(MQTTError) {
         let count = name.utf8.count
         guard count > 0 else { throw .invalidTopic("topic name is empty") }
         guard count <= maxLength else { throw .invalidTopic("topic name longer than 65535 bytes") }
@@ -16,7 +18,9 @@ public enum Topic {
             return nil
         }
         switch found {
-        case nil: return
+        case nil:
+            // n bytes hold at most n + 1 levels: only a long name needs counting.
+            if count >= maxLevels && levelCount(name) > maxLevels { throw .protocolViolation("topic name deeper than \(maxLevels) levels") }
         case 0?: throw .invalidTopic("U+0000 in topic name")
         default: throw .invalidTopic("wildcard in topic name '\(name)'")
         }

@@ -269,6 +269,14 @@ import Testing
         #expect(old.waitForClose())
     }
 
+    @Test func aPacketOverTheBrokersMaximumGetsDisconnect0x95() throws {
+        let broker = try BrokerHarness { $0.maxPacketSize = 1024 }
+        let (client, ack) = try broker.client5("big")
+        #expect(ack.properties.maximumPacketSize == 1024)
+        try client.publish("big", String(repeating: "x", count: 2000))
+        #expect(try Self.disconnectReason(client) == .packetTooLarge)
+    }
+
     @Test func unsubackSaysWhichSubscriptionsExisted() throws {
         let broker = try BrokerHarness()
         let (client, _) = try broker.client5("u")
