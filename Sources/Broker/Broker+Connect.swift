@@ -95,6 +95,8 @@ extension Broker {
             if config.receiveMaximum < Int(UInt16.max) { acknowledged.receiveMaximum = UInt16(config.receiveMaximum) }
             acknowledged.maximumPacketSize = UInt32(min(config.maxPacketSize, Int(UInt32.max)))
             if config.maxTopicAlias > 0 { acknowledged.topicAliasMaximum = UInt16(min(config.maxTopicAlias, Int(UInt16.max))) }
+            // Maximum QoS is not sent: absent means 2, the only value it cannot carry.
+            acknowledged.retainAvailable = 1
             acknowledged.wildcardSubscriptionAvailable = 1
             acknowledged.subscriptionIdentifierAvailable = 1
             acknowledged.sharedSubscriptionAvailable = 1

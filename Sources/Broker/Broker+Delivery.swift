@@ -12,21 +12,25 @@ extension Broker {
             if routeCache.count >= 10_000 { routeCache.removeAll(keepingCapacity: true) }
             routeCache[message.topic] = routes
         }
-        if !routes.shared.isEmpty { routeShared(message, routes.shared) }
+        if let shared = routes.shared { routeShared(message, shared) }
         for route in routes.direct {
+            guard let extras = route.extras else {
+                // §3.8.4: delivered at the lower of the published and the granted QoS.
+                deliver(Delivery(message: message, qos: min(route.qos, message.qos), retain: false), to: route.session)
+                continue
+            }
             var granted = route.qos
             // Only a route with a No Local subscription has to ask who published (a weak load).
-            if route.qosForOwn != route.qos, message.origin != 0, route.session.connection?.token == message.origin {
+            if route.hasNoLocal, message.origin != 0, route.session.connection?.token == message.origin {
                 // MQTT 5 No Local (§3.8.3.1): not back to the session that published it.
-                guard let own = route.qosForOwn else { continue }
+                guard let own = extras.qosForOwn else { continue }
                 granted = own
             }
-            // §3.8.4: delivered at the lower of the published and the granted QoS;
             // RETAIN only with Retain As Published ([MQTT-3.3.1-12], [MQTT-3.3.1-13]).
             deliver(
                 Delivery(
-                    message: message, qos: min(granted, message.qos), retain: route.retainAsPublished && message.retain,
-                    subscriptionIdentifiers: route.identifiers), to: route.session)
+                    message: message, qos: min(granted, message.qos), retain: extras.retainAsPublished && message.retain,
+                    subscriptionIdentifiers: extras.identifiers), to: route.session)
         }
     }
 
@@ -103,6 +107,7 @@ extension Broker {
 
     /// The in-flight window: the broker's `--max-inflight`, or less if the client's Receive
     /// Maximum says so ([MQTT-3.3.4-7]: never more than it in flight to the client).
+    @inline(__always)
     private func canSendInflight(_ session: Session, _ connection: Connection) -> Bool {
         session.inflight.count < min(config.maxInflight, connection.clientReceiveMaximum) && connection.pendingBytes < config.maxWriteBuffer
     }

@@ -43,7 +43,13 @@ extension Broker {
             if shared != nil || options.retainHandling == 2 || (options.retainHandling == 1 && existed) { continue }
             let now = wallClockSeconds()
             for message in retained.matching(request.filter) {
-                if message.expiryInterval != nil && message.remainingExpiry(now: now) == 0 { continue }
+                if message.expiryInterval != nil && message.remainingExpiry(now: now) == 0 {
+                    // Expired (§3.3.2.3.3): gone from the retained store and its log.
+                    let cleared = Message(topic: message.topic, payload: [], qos: .atMostOnce, retain: true, clientId: "")
+                    retained.store(cleared)
+                    ledger.retained(cleared)
+                    continue
+                }
                 retainedDeliveries.append(
                     Delivery(message: message, qos: min(message.qos, request.qos), retain: true, subscriptionIdentifiers: options.identifier.map { [$0] } ?? []))
             }

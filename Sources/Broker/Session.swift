@@ -9,11 +9,37 @@ struct Delivery {
     let retain: Bool
     /// The message's id in the session log (0: not stored; clean sessions and QoS 0).
     var storeId: UInt64 = 0
+    /// Subscription identifiers and shared group, behind one reference (nil for most
+    /// deliveries): a delivery is copied into queues and in-flight windows.
+    private var extras: Extras?
+
+    private final class Extras: @unchecked Sendable {
+        // Immutable; the group is touched on the event loop only (see `SharedGroup`).
+        let identifiers: [Int]
+        let sharedGroup: SubscriptionTree.SharedGroup?
+        init(_ identifiers: [Int], _ sharedGroup: SubscriptionTree.SharedGroup?) {
+            self.identifiers = identifiers
+            self.sharedGroup = sharedGroup
+        }
+    }
+
+    init(message: Message, qos: QoS, retain: Bool, storeId: UInt64 = 0, subscriptionIdentifiers: [Int] = [], sharedGroup: SubscriptionTree.SharedGroup? = nil) {
+        self.message = message
+        self.qos = qos
+        self.retain = retain
+        self.storeId = storeId
+        if !subscriptionIdentifiers.isEmpty || sharedGroup != nil { extras = Extras(subscriptionIdentifiers, sharedGroup) }
+    }
+
     /// MQTT 5: the Subscription Identifiers of the subscriptions it matched (§3.3.4).
-    var subscriptionIdentifiers: [Int] = []
+    var subscriptionIdentifiers: [Int] {
+        get { extras?.identifiers ?? [] }
+        set { extras = newValue.isEmpty && extras?.sharedGroup == nil ? nil : Extras(newValue, extras?.sharedGroup) }
+    }
+
     /// Sent through this shared-subscription group: if its session ends (or goes offline
     /// with it still queued), another member gets it (§4.8.2).
-    var sharedGroup: SubscriptionTree.SharedGroup?
+    var sharedGroup: SubscriptionTree.SharedGroup? { extras?.sharedGroup }
 }
 
 /// What a client asked for with one topic filter (§3.8.3.1).

@@ -10,18 +10,37 @@ final class SubscriptionTree {
         let session: Session
         /// The highest QoS of its matching subscriptions.
         var qos: QoS
-        /// The highest QoS of those without No Local: what its own messages get (nil: none).
-        var qosForOwn: QoS?
-        /// Some matching subscription has Retain As Published.
-        var retainAsPublished: Bool
-        /// The Subscription Identifiers of the matching subscriptions.
-        var identifiers: [Int]
+        /// MQTT 5 options of the matching subscriptions; nil when none has any (the common
+        /// case: a route is copied for every message, so it stays two words).
+        var extras: Extras?
+
+        final class Extras {
+            /// The highest QoS of those without No Local: what its own messages get (nil: none).
+            var qosForOwn: QoS?
+            /// Some matching subscription has Retain As Published.
+            var retainAsPublished: Bool
+            /// The Subscription Identifiers of the matching subscriptions.
+            var identifiers: [Int]
+
+            init(qosForOwn: QoS?, retainAsPublished: Bool, identifiers: [Int]) {
+                self.qosForOwn = qosForOwn
+                self.retainAsPublished = retainAsPublished
+                self.identifiers = identifiers
+            }
+        }
+
+        /// What the session's own messages get under No Local (nil: none).
+        var qosForOwn: QoS? { extras == nil ? qos : extras!.qosForOwn }
+        var retainAsPublished: Bool { extras?.retainAsPublished ?? false }
+        var identifiers: [Int] { extras?.identifiers ?? [] }
+        /// Some subscription has No Local: the publisher must be asked.
+        var hasNoLocal: Bool { extras != nil && extras!.qosForOwn != qos }
     }
 
     /// What a topic matches: routes to sessions, and shared groups (a member chosen per message).
     struct Routes {
         var direct: [Route]
-        var shared: [SharedGroup]
+        var shared: [SharedGroup]?
     }
 
     /// `$share/<group>/<filter>`: the members, each with its options; one gets each message.
@@ -125,24 +144,29 @@ final class SubscriptionTree {
     /// the maximum QoS), and every shared group on a matching filter.
     func match(_ topic: String) -> Routes {
         generation &+= 1
-        var result = Routes(direct: [], shared: [])
+        var result = Routes(direct: [], shared: nil)
         tree.forEachMatching(topic: topic) { entry in
-            result.shared.append(contentsOf: entry.shared.values)
+            if !entry.shared.isEmpty { result.shared = (result.shared ?? []) + entry.shared.values }
             for (session, options) in entry.direct.values {
-                let own = options.noLocal ? nil : options.qos
+                let plain = !options.noLocal && !options.retainAsPublished && options.identifier == nil
                 if session.routeMark == generation {
                     let index = session.routeIndex
-                    if options.qos > result.direct[index].qos { result.direct[index].qos = options.qos }
-                    if let own, result.direct[index].qosForOwn == nil || own > result.direct[index].qosForOwn! { result.direct[index].qosForOwn = own }
-                    if options.retainAsPublished { result.direct[index].retainAsPublished = true }
-                    if let identifier = options.identifier { result.direct[index].identifiers.append(identifier) }
+                    let route = result.direct[index]
+                    if options.qos > route.qos { result.direct[index].qos = options.qos }
+                    if plain && route.extras == nil { continue }
+                    let extras = route.extras ?? Route.Extras(qosForOwn: route.qos, retainAsPublished: false, identifiers: [])
+                    let own = options.noLocal ? nil : options.qos
+                    if let own, extras.qosForOwn == nil || own > extras.qosForOwn! { extras.qosForOwn = own }
+                    if options.retainAsPublished { extras.retainAsPublished = true }
+                    if let identifier = options.identifier { extras.identifiers.append(identifier) }
+                    result.direct[index].extras = extras
                 } else {
                     session.routeMark = generation
                     session.routeIndex = result.direct.count
-                    result.direct.append(
-                        Route(
-                            session: session, qos: options.qos, qosForOwn: own, retainAsPublished: options.retainAsPublished,
-                            identifiers: options.identifier.map { [$0] } ?? []))
+                    let extras = plain ? nil : Route.Extras(
+                        qosForOwn: options.noLocal ? nil : options.qos, retainAsPublished: options.retainAsPublished,
+                        identifiers: options.identifier.map { [$0] } ?? [])
+                    result.direct.append(Route(session: session, qos: options.qos, extras: extras))
                 }
             }
         }

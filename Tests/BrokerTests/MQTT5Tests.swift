@@ -33,6 +33,8 @@ import Testing
         #expect(ack.properties.topicAliasMaximum == 10)
         #expect(ack.properties.wildcardSubscriptionAvailable == 1)
         #expect(ack.properties.subscriptionIdentifierAvailable == 1)
+        #expect(ack.properties.retainAvailable == 1)
+        #expect(ack.properties.maximumQoS == nil, "absent: QoS 2 is supported")
         #expect(ack.properties.assignedClientIdentifier == nil)
         #expect(ack.properties.serverKeepAlive == nil)
     }
@@ -94,6 +96,9 @@ import Testing
         #expect(retained.topic == "exp/long")
         #expect((retained.properties.messageExpiryInterval ?? 0) <= 3598)
         #expect((retained.properties.messageExpiryInterval ?? 0) >= 3590)
+        try sub.expectNothing()
+        // The expired one left the retained store for good.
+        try sub.subscribe("exp/short", qos: .atLeastOnce)
         try sub.expectNothing()
     }
 
