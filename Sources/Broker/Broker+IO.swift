@@ -8,7 +8,7 @@ import Glibc
 
 /// Sockets: accept, read and frame, buffered writes, close.
 extension Broker {
-    func acceptConnections() {
+    func acceptConnections(on listenFD: Int32) {
         var peerBuffer = [CChar](repeating: 0, count: 64)
         // Bounded so a connection storm cannot starve clients that are already connected.
         for _ in 0..<256 {

@@ -10,7 +10,8 @@ import Glibc
 /// the one thread that runs `run()` — no locks on routing state (rumqttd's and
 /// Mosquitto's single-owner shape). Other threads talk to it only through `wakeFD`.
 final class Broker {
-    static let listenerToken = UInt64.max
+    /// Listener i has token `listenerTokenBase + i`; connection tokens stay below 2^63.
+    static let listenerTokenBase: UInt64 = 1 << 63
     static let wakeToken = UInt64.max - 1
     static let injectorToken = UInt64.max - 2
     static let acksToken = UInt64.max - 3
@@ -54,7 +55,7 @@ final class Broker {
     let durableFD: Int32
     var acknowledgementsWaiting: [Connection] = []
     let epollFD: Int32
-    let listenFD: Int32
+    let listenFDs: [Int32]
     let wakeFD: Int32
     let shouldStop: () -> Bool
     let decoder: PacketDecoder
@@ -84,7 +85,7 @@ final class Broker {
 
     init(
         config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, sessionLog: SessionLog?,
-        wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)? = nil, listenFD: Int32, wakeFD: Int32,
+        wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)? = nil, listenFDs: [Int32], wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
         self.config = config
@@ -99,14 +100,14 @@ final class Broker {
         } else {
             committer = nil
         }
-        self.listenFD = listenFD
+        self.listenFDs = listenFDs
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
         self.decoder = PacketDecoder(version: .v311, maxPacketSize: config.maxPacketSize, maxTopicLevels: config.maxTopicLevels)
         let epollFD = hy_epoll_create()
         guard epollFD >= 0 else { throw .systemCallFailed("epoll_create1", errno: errno) }
         self.epollFD = epollFD
-        guard hy_epoll_add(epollFD, listenFD, UInt32(HY_EPOLLIN), Broker.listenerToken) == 0,
+        guard listenFDs.indices.allSatisfy({ hy_epoll_add(epollFD, listenFDs[$0], UInt32(HY_EPOLLIN), Broker.listenerTokenBase + UInt64($0)) == 0 }),
             hy_epoll_add(epollFD, wakeFD, UInt32(HY_EPOLLIN), Broker.wakeToken) == 0
         else {
             close(epollFD)
@@ -175,8 +176,6 @@ final class Broker {
             for index in 0..<count {
                 let event = events[index]
                 switch event.data {
-                case Broker.listenerToken:
-                    acceptConnections()
                 case Broker.wakeToken:
                     _ = hy_eventfd_drain(wakeFD)
                     if shouldStop() && drainDeadline == nil {
@@ -191,6 +190,8 @@ final class Broker {
                     applyFlowControl(flowControl?.queue.drain() ?? [])
                 case Broker.stateToken:
                     for result in committer?.results.drain() ?? [] { stateCommitFinished(result) }
+                case Broker.listenerTokenBase..<(Broker.listenerTokenBase + UInt64(listenFDs.count)):
+                    acceptConnections(on: listenFDs[Int(event.data - Broker.listenerTokenBase)])
                 default:
                     handleEvent(token: event.data, events: event.events)
                 }
@@ -211,7 +212,7 @@ final class Broker {
     /// Stop: no new connections, no more reading; acknowledgements already owed (held by
     /// a stream journal or a state commit) still go out while the loop keeps running.
     private func beginDrain() {
-        _ = hy_epoll_del(epollFD, listenFD)
+        for fd in listenFDs { _ = hy_epoll_del(epollFD, fd) }
         let held = slots.reduce(0) { $0 + ($1.map { $0.pendingAcks.isEmpty ? 0 : 1 } ?? 0) }
         logger.info("broker stopping: not accepting or reading; connections waiting for acknowledgements=\(held) grace=\(config.shutdownGrace)s")
         for case let connection? in slots {

@@ -1,9 +1,26 @@
 /// Listener and limits of one broker. Defaults follow Mosquitto's where it has one and
 /// EMQX's where Mosquitto has none (max packet size).
 public struct BrokerConfig: Sendable, Hashable {
+    /// One listening socket.
+    public struct Listener: Sendable, Hashable {
+        public var host: String
+        /// 0 picks an ephemeral port (tests); `BrokerServer.ports` tells which.
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     public var host: String = "127.0.0.1"
     /// 0 picks an ephemeral port (tests); `BrokerServer.port` tells which.
     public var port: Int = 1883
+    /// Several listeners (the config file's `listeners`); empty: one on `host`:`port`.
+    public var listeners: [Listener] = []
+
+    /// What the broker listens on.
+    public var effectiveListeners: [Listener] { listeners.isEmpty ? [Listener(host: host, port: port)] : listeners }
     /// Largest accepted packet, fixed header included (EMQX: 1 MiB). Larger ones close the
     /// connection before their body is read.
     public var maxPacketSize: Int = 1 << 20

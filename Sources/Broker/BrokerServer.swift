@@ -11,9 +11,11 @@ import Glibc
 /// `stop()` is called from any thread.
 public final class BrokerServer: Sendable {
     public let config: BrokerConfig
-    /// The bound port (differs from `config.port` when that is 0).
-    public let port: Int
-    private let listenFD: Int32
+    /// The bound port of the first listener (differs from `config.port` when that is 0).
+    public var port: Int { ports[0] }
+    /// Every listener's bound port, in `config.effectiveListeners` order.
+    public let ports: [Int]
+    private let listenFDs: [Int32]
     private let wakeFD: Int32
     private let logger: Logger
     private let tap: (any PublishTap)?
@@ -34,12 +36,22 @@ public final class BrokerServer: Sendable {
         wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)?
     ) throws(BrokerError) {
         self.wrapStore = wrapStore
-        var bound: Int32 = 0
-        let fd = hy_listen_tcp(config.host, Int32(config.port), 1024, &bound)
-        guard fd >= 0 else { throw .listenFailed(host: config.host, port: config.port, errno: errno) }
+        var fds: [Int32] = []
+        var boundPorts: [Int] = []
+        for listener in config.effectiveListeners {
+            var bound: Int32 = 0
+            let fd = hy_listen_tcp(listener.host, Int32(listener.port), 1024, &bound)
+            guard fd >= 0 else {
+                let code = errno
+                for open in fds { close(open) }
+                throw .listenFailed(host: listener.host, port: listener.port, errno: code)
+            }
+            fds.append(fd)
+            boundPorts.append(Int(bound))
+        }
         let wake = hy_eventfd()
         guard wake >= 0 else {
-            close(fd)
+            for fd in fds { close(fd) }
             throw .systemCallFailed("eventfd", errno: errno)
         }
         if let directory = config.stateDirectory {
@@ -62,7 +74,7 @@ public final class BrokerServer: Sendable {
                 logger.info("session state loaded sessions=\(sessions.restored.count) messages=\(queued) records=\(sessions.replayedRecords) millis=\((hy_monotonic_ns() - started) / 1_000_000)")
                 sessionLog = sessions
             } catch {
-                close(fd)
+                for fd in fds { close(fd) }
                 close(wake)
                 throw error
             }
@@ -71,8 +83,8 @@ public final class BrokerServer: Sendable {
             sessionLog = nil
         }
         self.config = config
-        self.port = Int(bound)
-        self.listenFD = fd
+        self.ports = boundPorts
+        self.listenFDs = fds
         self.wakeFD = wake
         self.logger = logger
         self.tap = tap
@@ -81,16 +93,16 @@ public final class BrokerServer: Sendable {
     }
 
     deinit {
-        close(listenFD)
+        for fd in listenFDs { close(fd) }
         close(wakeFD)
     }
 
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, sessionLog: sessionLog, wrapStore: wrapStore, listenFD: listenFD, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, retainedLog: retainedLog, sessionLog: sessionLog, wrapStore: wrapStore, listenFDs: listenFDs, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
-        logger.info("listening address=\(config.host):\(port)")
+        for (listener, port) in zip(config.effectiveListeners, ports) { logger.info("listening address=\(listener.host):\(port)") }
         broker.run()
     }
 

@@ -11,6 +11,10 @@ public enum Daemon {
     /// Returns the process exit code.
     public static func run(_ options: RunOptions) -> Int32 {
         let logger = Logger(level: options.logLevel)
+        for listener in options.anonymousExposure {
+            logger.error("not starting: listener \(listener.host):\(listener.port) is reachable from other machines and no client authentication is configured; set \"allowAnonymous\": true in the configuration file (or --allow-anonymous) to accept anonymous clients there, or listen on 127.0.0.1")
+            return 1
+        }
         // Blocked before any thread starts, so every thread inherits the mask and only the
         // waiter below receives them; SIGPIPE stays blocked (writes use MSG_NOSIGNAL).
         _ = hy_block_shutdown_signals()

@@ -6,7 +6,7 @@ public enum HydrantCommand {
         usage: hydrant <command> [options]
 
         commands:
-          run        run the broker (MQTT 3.1.1) and the rules of --pipelines in the foreground
+          run        run the broker (MQTT 3.1.1 and 5.0) and the rules of --pipelines in the foreground
           rules      validate, test or evaluate rules (hydrant rules --help)
           query      read-only SQL over <data>/hydrant.sqlite
           migrate    apply Migrations/ to <data>/hydrant.sqlite (hydrant migrate --help)
@@ -42,10 +42,13 @@ public enum HydrantCommand {
                 return 0
             }
             do {
-                return Daemon.run(try RunOptions.parse(Array(arguments.dropFirst())))
-            } catch {
+                return Daemon.run(try RunOptions.resolve(Array(arguments.dropFirst())))
+            } catch let error as UsageError {
                 printError("hydrant run: \(error.message)\n\(error.usage)")
                 return 2
+            } catch {
+                printError("hydrant run: invalid configuration file:\n\(error)")
+                return 1
             }
         case "rules":
             if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {

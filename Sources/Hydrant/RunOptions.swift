@@ -3,12 +3,12 @@ import Broker
 /// Options of `hydrant run`.
 public struct RunOptions: Sendable, Equatable {
     public static let usage = """
-        usage: hydrant run [--host 127.0.0.1] [--port 1883] [--data ./data] [--pipelines ./Pipelines] [--migrations ./Migrations]
+        usage: hydrant run [--config hydrant.json] [--host 127.0.0.1] [--port 1883] [--data ./data] [--pipelines ./Pipelines] [--migrations ./Migrations]
                    [--log-level info]
                            [--sys-interval 10] [--max-packet-size 1048576] [--max-inflight 1000]
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
                            [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
-                           [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535]
+                           [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535] [--allow-anonymous]
         """
 
     public var broker = BrokerConfig()
@@ -26,11 +26,17 @@ public struct RunOptions: Sendable, Equatable {
     /// `<data>/state`; `--no-persistence` keeps it in memory only, as Mosquitto's
     /// `persistence false` (stream journals are not affected).
     public var persistence = true
+    /// Accept clients without credentials on listeners other machines can reach (Mosquitto
+    /// 2.0's `allow_anonymous`): off by default, so such a listener refuses to start.
+    public var allowAnonymous = false
+    /// `--config FILE`: read first; the other flags override it.
+    public var configFile: String?
 
     public init() {}
 
-    public static func parse(_ arguments: [String]) throws(UsageError) -> RunOptions {
-        var options = RunOptions()
+    /// The flags over `base` (the configuration file's values, or the defaults).
+    public static func parse(_ arguments: [String], base: RunOptions = RunOptions()) throws(UsageError) -> RunOptions {
+        var options = base
         var parser = ArgumentParser(arguments, usage: usage)
         while let flag = try parser.nextFlag() {
             switch flag {
@@ -59,6 +65,8 @@ public struct RunOptions: Sendable, Equatable {
             case "--max-write-buffer": options.broker.maxWriteBuffer = try parser.integer(for: flag, in: 1024...1 << 30)
             case "--shutdown-timeout": options.shutdownTimeout = try parser.integer(for: flag, in: 1...3600)
             case "--no-persistence": options.persistence = false
+            case "--config": options.configFile = try parser.value(for: flag)
+            case "--allow-anonymous": options.allowAnonymous = true
             case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)
@@ -67,7 +75,30 @@ public struct RunOptions: Sendable, Equatable {
             }
         }
         if options.broker.host.isEmpty { throw parser.error("--host must not be empty") }
+        // A --host/--port flag names the one listener, replacing the file's list.
+        if arguments.contains(where: { $0 == "--host" || $0.hasPrefix("--host=") || $0 == "--port" || $0.hasPrefix("--port=") }) { options.broker.listeners = [] }
         options.broker.shutdownGrace = min(10, Double(options.shutdownTimeout) / 3)
         return options
+    }
+
+    /// `hydrant run`'s arguments: the configuration file named by `--config` first, then
+    /// the flags over it.
+    public static func resolve(_ arguments: [String]) throws -> RunOptions {
+        let flags = try parse(arguments)
+        guard let path = flags.configFile else { return flags }
+        var base = RunOptions()
+        try ConfigFile.load(path, into: &base)
+        return try parse(arguments, base: base)
+    }
+
+    /// Listeners other machines can reach while nothing authenticates clients: the daemon
+    /// refuses to start on them unless `allowAnonymous` says so (Mosquitto 2.0's default).
+    public var anonymousExposure: [BrokerConfig.Listener] {
+        guard !allowAnonymous else { return [] }
+        return broker.effectiveListeners.filter { !Self.isLoopback($0.host) }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }

@@ -29,6 +29,50 @@ import Testing
         #expect(result.stderr.contains("usage: hydrant"))
     }
 
+    /// `--config` with two listeners: a client on one reaches a subscriber on the other.
+    @Test func configFileWithTwoListeners() throws {
+        let directory = try TemporaryDirectory(prefix: "hydrant-config")
+        defer { directory.remove() }
+        let config = directory.path + "/hydrant.json"
+        try FileManager.default.createDirectory(atPath: directory.path + "/none", withIntermediateDirectories: true)
+        try """
+            // Two plain listeners on ephemeral loopback ports.
+            {
+              "listeners": [{"host": "127.0.0.1", "port": 0}, {"host": "127.0.0.1", "port": 0, "protocol": "mqtt"}],
+              "data": "\(directory.path)/data", "pipelines": "\(directory.path)/none", "migrations": "\(directory.path)/none",
+              "logLevel": "info"
+            }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(Daemon.executablePath, ["run", "--config", config])
+        var ports: [Int] = []
+        try process.waitFor("two listeners", timeout: 20) { child in
+            ports = child.stderr.components(separatedBy: "listening address=127.0.0.1:").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            return ports.count == 2 || !child.isRunning
+        }
+        try #require(ports.count == 2, "\(process.stderr)")
+        let sub = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(ports[0])", "-t", "both/#", "-C", "1", "-W", "10"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let pub = try ChildProcess.run("mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(ports[1])", "-t", "both/1", "-m", "across", "-q", "1"], timeout: 10)
+        #expect(pub.status == 0, "\(pub.stderr)")
+        try sub.waitForExit(timeout: 15)
+        #expect(sub.stdoutLines == ["across"])
+        process.kill(SIGTERM)
+        try process.waitForExit(timeout: 30)
+        #expect(process.status == 0)
+    }
+
+    /// Mosquitto 2.0's safe default: a listener other machines can reach, no authentication,
+    /// no allowAnonymous → the daemon does not start, and says how to fix it.
+    @Test func anonymousListenerOnOtherInterfacesIsRefused() throws {
+        let result = try ChildProcess.run(Daemon.executablePath, ["run", "--host", "0.0.0.0", "--port", "0"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("is reachable from other machines"))
+        #expect(result.stderr.contains("allowAnonymous"))
+        let badConfig = try ChildProcess.run(Daemon.executablePath, ["run", "--config", "/nonexistent/hydrant.json"])
+        #expect(badConfig.status == 1)
+        #expect(badConfig.stderr.contains("cannot read the configuration file"))
+    }
+
     @Test func portInUseExits1WithTheAddress() throws {
         let daemon = try Daemon()
         let second = try ChildProcess.run(Daemon.executablePath, ["run", "--port", "\(daemon.port)", "--data", daemon.dataDirectory.path])
