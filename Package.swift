@@ -25,9 +25,13 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Durable"]),
         .target(name: "Rules", dependencies: ["JSON", "MQTT", "UTC"]),
         .target(name: "Broker", dependencies: ["MQTT", "CSystem", "UTC", "Durable"]),
+        // System OpenSSL (apt: libssl-dev) for TLS and crypto (issue #14).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Client authentication and authorization: password files, later ACLs and policies.
+        .target(name: "Auth", dependencies: ["Broker", "COpenSSL"]),
         // The pipeline runtime: pipeline files, the rules engine on the broker's tap, stream metrics.
         .target(name: "Pipelines", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Rules", "Streams", "Storage", "CSystem"]),
-        .target(name: "Hydrant", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Pipelines", "Rules", "Streams", "Storage", "UTC"]),
+        .target(name: "Hydrant", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Pipelines", "Rules", "Streams", "Storage", "UTC", "Auth"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
         // Test support in two layers: TestSupport (locks, temp dirs, child processes) for every
         // test target; HydrantTesting (broker harness, MQTT test client, the daemon) on top.
@@ -43,6 +47,7 @@ let package = Package(
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Durable", "MQTT", "HydrantTesting"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Broker", "Streams", "JSON", "MQTT", "HydrantTesting"]),
         .testTarget(name: "HydrantTests", dependencies: ["Hydrant", "HydrantTesting"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Broker", "HydrantTesting"]),
         .testTarget(name: "EndToEndTests", dependencies: ["hydrant", "HydrantTesting", "MQTT"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]

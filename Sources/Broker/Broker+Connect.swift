@@ -36,6 +36,18 @@ extension Broker {
             clientId = assignClientId()
             if v5 { acknowledged.assignedClientIdentifier = clientId }
         }
+        if let authenticator {
+            switch authenticator.authenticate(username: connect.username, password: connect.password, clientId: clientId) {
+            case .accepted: break
+            case .badCredentials:
+                // 3.1.1: 0x05 Not authorized (as Mosquitto answers a wrong password); 5.0: 0x86.
+                refuseConnect(v5 ? .badUserNameOrPassword : .notAuthorized, "bad user name or password (user \(connect.username ?? "-"))", on: connection)
+                return
+            case .notAuthorized:
+                refuseConnect(.notAuthorized, "credentials required (anonymous clients are not allowed)", on: connection)
+                return
+            }
+        }
         connection.clientId = clientId
         connection.username = connect.username
         connection.keepAlive = connect.keepAlive

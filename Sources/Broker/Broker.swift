@@ -24,6 +24,7 @@ final class Broker {
     let tap: (any PublishTap)?
     let injector: MessageInjector?
     let flowControl: FlowControl?
+    let authenticator: (any ClientAuthenticator)?
     /// Writes persistent sessions and retained messages on its own thread (Broker+State);
     /// nil when state is kept in memory only.
     let committer: StateCommitter?
@@ -84,7 +85,8 @@ final class Broker {
     private static let maxEvents: Int32 = 256
 
     init(
-        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, retainedLog: RetainedLog?, sessionLog: SessionLog?,
+        config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, authenticator: (any ClientAuthenticator)? = nil,
+        retainedLog: RetainedLog?, sessionLog: SessionLog?,
         wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)? = nil, listenFDs: [Int32], wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
@@ -93,6 +95,7 @@ final class Broker {
         self.tap = tap
         self.injector = injector
         self.flowControl = flowControl
+        self.authenticator = authenticator
         ledger = StateLedger(persistSessions: sessionLog != nil, persistRetained: retainedLog != nil)
         if sessionLog != nil || retainedLog != nil {
             let store = JournalStateStore(sessionLog: sessionLog, retainedLog: retainedLog)

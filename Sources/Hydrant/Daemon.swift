@@ -1,3 +1,4 @@
+import Auth
 import Broker
 import CSystem
 import Foundation
@@ -28,6 +29,18 @@ public enum Daemon {
             logger.error("cannot create data directory \(options.dataDirectory): \(error.localizedDescription)")
             return 1
         }
+        var authenticator: (any ClientAuthenticator)?
+        if let path = options.passwordFile {
+            do throws(PasswordFile.Problems) {
+                let file = try PasswordFile.load(path)
+                authenticator = PasswordAuthenticator(file: file, allowAnonymous: options.allowAnonymous)
+                logger.info("password file loaded path=\(path) users=\(file.users.count) anonymous=\(options.allowAnonymous ? "allowed" : "refused")")
+            } catch {
+                for problem in error.problems { logger.error("invalid password file: \(problem)") }
+                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return 1
+            }
+        }
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
         guard applyMigrations(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]
@@ -50,7 +63,7 @@ public enum Daemon {
         var brokerConfig = options.broker
         brokerConfig.stateDirectory = options.persistence ? options.dataDirectory + "/state" : nil
         do {
-            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl)
+            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl, authenticator: authenticator)
         } catch {
             logger.error("\(error)")
             return 1

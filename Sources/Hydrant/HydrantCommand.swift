@@ -10,6 +10,7 @@ public enum HydrantCommand {
           rules      validate, test or evaluate rules (hydrant rules --help)
           query      read-only SQL over <data>/hydrant.sqlite
           migrate    apply Migrations/ to <data>/hydrant.sqlite (hydrant migrate --help)
+          passwd     add a user to a password file (mosquitto_passwd's format)
           bench      micro-benchmarks of the JSON parser and rule evaluation (release build)
 
         options:
@@ -20,6 +21,7 @@ public enum HydrantCommand {
         \(RulesCommand.usage)
         \(QueryCommand.usage)
         \(MigrateCommand.usage)
+        \(PasswdCommand.usage)
         \(BenchCommand.usage)
         """
 
@@ -50,6 +52,8 @@ public enum HydrantCommand {
                 printError("hydrant run: invalid configuration file:\n\(error)")
                 return 1
             }
+        case "passwd":
+            return PasswdCommand.main(Array(arguments.dropFirst()), err: { printError($0) })
         case "rules":
             if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
                 print(RulesCommand.usage)

@@ -9,6 +9,7 @@ public struct RunOptions: Sendable, Equatable {
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
                            [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
                            [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535] [--allow-anonymous]
+                           [--password-file FILE]
         """
 
     public var broker = BrokerConfig()
@@ -29,6 +30,9 @@ public struct RunOptions: Sendable, Equatable {
     /// Accept clients without credentials on listeners other machines can reach (Mosquitto
     /// 2.0's `allow_anonymous`): off by default, so such a listener refuses to start.
     public var allowAnonymous = false
+    /// A password file in mosquitto_passwd's format: clients must give a user name and its
+    /// password (anonymous ones only with `allowAnonymous`).
+    public var passwordFile: String?
     /// `--config FILE`: read first; the other flags override it.
     public var configFile: String?
 
@@ -67,6 +71,7 @@ public struct RunOptions: Sendable, Equatable {
             case "--no-persistence": options.persistence = false
             case "--config": options.configFile = try parser.value(for: flag)
             case "--allow-anonymous": options.allowAnonymous = true
+            case "--password-file": options.passwordFile = try parser.value(for: flag)
             case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)
@@ -94,7 +99,7 @@ public struct RunOptions: Sendable, Equatable {
     /// Listeners other machines can reach while nothing authenticates clients: the daemon
     /// refuses to start on them unless `allowAnonymous` says so (Mosquitto 2.0's default).
     public var anonymousExposure: [BrokerConfig.Listener] {
-        guard !allowAnonymous else { return [] }
+        guard !allowAnonymous, passwordFile == nil else { return [] }
         return broker.effectiveListeners.filter { !Self.isLoopback($0.host) }
     }
 

@@ -1,0 +1,57 @@
+import Foundation
+import HydrantTesting
+import Testing
+
+/// Passwords end to end (issue #14): `hydrant passwd` writes a file the daemon and Debian's
+/// mosquitto both accept; right and wrong credentials with the stock clients.
+@Suite(.timeLimit(.minutes(2))) struct PasswordEndToEndTests {
+    @Test func hydrantPasswdFileWorksInHydrantAndInMosquitto() throws {
+        let directory = try TemporaryDirectory(prefix: "hydrant-pw")
+        defer { directory.remove() }
+        let file = directory.path + "/passwd"
+        let made = try ChildProcess.run(Daemon.executablePath, ["passwd", "-c", file, "sensor-1", "--password", "s3cret pass"])
+        #expect(made.status == 0, "\(made.stderr)")
+        _ = try ChildProcess.run(Daemon.executablePath, ["passwd", file, "viewer", "--password", "look"])
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.split(separator: "\n").map { $0.split(separator: ":")[0] } == ["sensor-1", "viewer"])
+        #expect(text.contains(":$7$101$"))
+
+        let daemon = try Daemon(["--password-file", file])
+        let sub = try E2E.subscriber(daemon, ["-u", "viewer", "-P", "look", "-t", "pw/#", "-C", "1", "-W", "10"], filter: "pw/#")
+        try E2E.publish(daemon, ["-u", "sensor-1", "-P", "s3cret pass", "-t", "pw/1", "-m", "ok", "-q", "1"])
+        try sub.waitForExit(timeout: 15)
+        #expect(sub.stdoutLines == ["ok"])
+        for arguments in [["-u", "sensor-1", "-P", "wrong"], ["-u", "nobody", "-P", "x"], []] {
+            let refused = try ChildProcess.run("mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(daemon.port)", "-t", "pw/2", "-m", "no"] + arguments, timeout: 10)
+            #expect(refused.status != 0, "\(arguments) was accepted")
+            #expect(refused.stderr.lowercased().contains("not authorised") || refused.stderr.lowercased().contains("not authorized"), "\(refused.stderr)")
+        }
+        let refusedV5 = try ChildProcess.run("mosquitto_pub", ["-V", "5", "-h", "127.0.0.1", "-p", "\(daemon.port)", "-t", "pw/2", "-m", "no", "-u", "sensor-1", "-P", "wrong"], timeout: 10)
+        #expect(refusedV5.status != 0)
+        #expect(refusedV5.stderr.lowercased().contains("bad user name or password"), "\(refusedV5.stderr)")
+        #expect(daemon.log.contains("bad user name or password"))
+        #expect(try daemon.stop() == 0)
+
+        // The same file in mosquitto (password_file): it accepts the right password only.
+        let port = 18_870 + Int.random(in: 0..<20)
+        let config = directory.path + "/mosquitto.conf"
+        try "listener \(port) 127.0.0.1\nallow_anonymous false\npassword_file \(file)\npersistence false\nuser root\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let mosquitto = try ChildProcess("mosquitto", ["-c", config])
+        defer { mosquitto.kill(SIGTERM) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let accepted = try ChildProcess.run("mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(port)", "-u", "sensor-1", "-P", "s3cret pass", "-t", "x", "-m", "y"], timeout: 10)
+        #expect(accepted.status == 0, "mosquitto refused a file written by hydrant passwd: \(accepted.stderr) \(mosquitto.stderr)")
+        let wrong = try ChildProcess.run("mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(port)", "-u", "sensor-1", "-P", "nope", "-t", "x", "-m", "y"], timeout: 10)
+        #expect(wrong.status != 0)
+    }
+
+    @Test func aBadPasswordFileStopsTheDaemonWithItsLine() throws {
+        let directory = try TemporaryDirectory(prefix: "hydrant-pw")
+        defer { directory.remove() }
+        let file = directory.path + "/passwd"
+        try "# users\nalice:not-a-hash\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run(Daemon.executablePath, ["run", "--port", "0", "--data", directory.path + "/data", "--password-file", file])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(file):2: the hash of user 'alice'"))
+    }
+}
