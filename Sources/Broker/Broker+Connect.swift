@@ -93,6 +93,7 @@ extension Broker {
         }
         session.connection = connection
         connection.session = session
+        session.permissions = authorizer?.permissions(username: connect.username, clientId: clientId)
         // A reconnect in time cancels a delayed will and the session's expiry ([MQTT-3.1.3-9]).
         if session.pendingWill != nil { logger.info("delayed will cancelled client=\(clientId): reconnected in time") }
         session.pendingWill = nil
@@ -158,7 +159,7 @@ extension Broker {
         if let will = session.pendingWill {
             // The session ends before the will's delay: the will goes now (§3.1.3.2.2).
             session.pendingWill = nil
-            sendWill(will.message, of: session.clientId)
+            sendWill(will.message, of: session)
         }
         session.expiresAt = nil
         timedSessions.remove(ObjectIdentifier(session))

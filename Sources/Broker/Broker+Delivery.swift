@@ -81,6 +81,10 @@ extension Broker {
 
     func deliver(_ delivery: Delivery, to session: Session) {
         if expired(delivery) { return }
+        if let permissions = session.permissions, !permissions.allows(.receive(delivery.message.topic)) {
+            stats.deliveriesDenied += 1
+            return
+        }
         guard let connection = session.connection else {
             // Offline persistent session: QoS 1/2 are queued for it (§3.1.2.4); QoS 0 is not
             // (Mosquitto's default, queue_qos0_messages false).

@@ -310,7 +310,7 @@ extension Broker {
                 timedSessions.insert(ObjectIdentifier(session))
                 logger.info("will delayed client=\(connection.clientId) topic=\(will.topic) delay=\(connection.willDelay)s")
             } else {
-                sendWill(will, of: connection.clientId)
+                sendWill(will, of: session)
             }
         }
         if owner {
@@ -328,8 +328,13 @@ extension Broker {
         }
     }
 
-    func sendWill(_ will: Message, of clientId: String) {
-        logger.info("will published client=\(clientId) topic=\(will.topic) qos=\(will.qos.rawValue) retain=\(will.retain)")
+    /// A will goes out if its client may publish to its topic (checked when sent).
+    func sendWill(_ will: Message, of session: Session) {
+        if let permissions = session.permissions, !permissions.allows(.publish(will.topic)) {
+            logger.info("will not published client=\(session.clientId) topic=\(will.topic) reason=not-authorized")
+            return
+        }
+        logger.info("will published client=\(session.clientId) topic=\(will.topic) qos=\(will.qos.rawValue) retain=\(will.retain)")
         accept(will)
     }
 }

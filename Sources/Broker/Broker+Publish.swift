@@ -33,6 +33,17 @@ extension Broker {
                 topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
                 clientId: connection.clientId, username: connection.username, origin: connection.token)
         }
+        if let permissions = session.permissions, !permissions.allows(.publish(message.topic)) {
+            // Not authorized: not routed; QoS 1/2 still acknowledged (Mosquitto), 0x87 in 5.0.
+            logger.debug("publish denied client=\(connection.clientId) topic=\(message.topic)")
+            stats.publishesDenied += 1
+            if publish.qos != .atMostOnce, let id = publish.packetId {
+                var refused = HeldAcknowledgement(packetId: id, qos: publish.qos, stateMark: 0, marks: DurabilityMarks())
+                refused.reasonCode = .notAuthorized
+                acknowledge(refused, on: connection)
+            }
+            return
+        }
         var marks = DurabilityMarks()
         guard publish.qos != .atMostOnce, let id = publish.packetId else {
             accept(message, marks: &marks)

@@ -27,6 +27,12 @@ extension Broker {
                 protocolError(.protocolViolation("No Local on shared subscription '\(request.filter)'"), on: connection)
                 return
             }
+            if let permissions = session.permissions, !permissions.allows(.subscribe(request.filter)) {
+                // A filter the client may never read (Mosquitto's acl_file does not check this).
+                codes.append(ReasonCode.notAuthorized.rawValue)  // 0x80 in 3.1.1
+                logger.info("subscription refused client=\(session.clientId) filter=\(request.filter) reason=not-authorized")
+                continue
+            }
             let options = SubscriptionOptions(
                 qos: request.qos, noLocal: v5 && request.noLocal, retainAsPublished: v5 && request.retainAsPublished,
                 retainHandling: v5 ? request.retainHandling : 0, identifier: v5 ? identifier : nil)

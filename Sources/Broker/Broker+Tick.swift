@@ -44,7 +44,7 @@ extension Broker {
         for session in sessions.values where timedSessions.contains(ObjectIdentifier(session)) {
             if let will = session.pendingWill, will.at <= now {
                 session.pendingWill = nil
-                sendWill(will.message, of: session.clientId)
+                sendWill(will.message, of: session)
             }
             if let deadline = session.expiresAt, deadline <= now, session.connection == nil {
                 logger.info("session expired client=\(session.clientId) expiry=\(session.expiryInterval)s")
@@ -78,6 +78,8 @@ extension Broker {
         extra += [
             ("$SYS/hydrant/clients/connected/mqtt311", String(stats.clientsConnected - stats.clientsConnectedV5)),
             ("$SYS/hydrant/clients/connected/mqtt5", String(stats.clientsConnectedV5)),
+            ("$SYS/hydrant/auth/publishes/denied", String(stats.publishesDenied)),
+            ("$SYS/hydrant/auth/deliveries/denied", String(stats.deliveriesDenied)),
         ]
         if committer != nil {
             // Durable broker state (issue #7): is it being written, and is anything waiting on it.

@@ -25,6 +25,7 @@ final class Broker {
     let injector: MessageInjector?
     let flowControl: FlowControl?
     let authenticator: (any ClientAuthenticator)?
+    let authorizer: (any ClientAuthorizer)?
     /// Writes persistent sessions and retained messages on its own thread (Broker+State);
     /// nil when state is kept in memory only.
     let committer: StateCommitter?
@@ -86,7 +87,7 @@ final class Broker {
 
     init(
         config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?, authenticator: (any ClientAuthenticator)? = nil,
-        retainedLog: RetainedLog?, sessionLog: SessionLog?,
+        authorizer: (any ClientAuthorizer)? = nil, retainedLog: RetainedLog?, sessionLog: SessionLog?,
         wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)? = nil, listenFDs: [Int32], wakeFD: Int32,
         shouldStop: @escaping () -> Bool
     ) throws(BrokerError) {
@@ -96,6 +97,7 @@ final class Broker {
         self.injector = injector
         self.flowControl = flowControl
         self.authenticator = authenticator
+        self.authorizer = authorizer
         ledger = StateLedger(persistSessions: sessionLog != nil, persistRetained: retainedLog != nil)
         if sessionLog != nil || retainedLog != nil {
             let store = JournalStateStore(sessionLog: sessionLog, retainedLog: retainedLog)

@@ -22,6 +22,7 @@ public final class BrokerServer: Sendable {
     private let injector: MessageInjector?
     private let flowControl: FlowControl?
     private let authenticator: (any ClientAuthenticator)?
+    private let authorizer: (any ClientAuthorizer)?
     private let retainedLog: RetainedLog?
     private let sessionLog: SessionLog?
     /// Tests wrap the state store (fault injection); nil in production.
@@ -30,16 +31,20 @@ public final class BrokerServer: Sendable {
 
     public convenience init(
         config: BrokerConfig, logger: Logger, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil,
-        authenticator: (any ClientAuthenticator)? = nil
+        authenticator: (any ClientAuthenticator)? = nil, authorizer: (any ClientAuthorizer)? = nil
     ) throws(BrokerError) {
-        try self.init(config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator, wrapStore: nil)
+        try self.init(
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator, authorizer: authorizer,
+            wrapStore: nil)
     }
 
     init(
         config: BrokerConfig, logger: Logger, tap: (any PublishTap)?, injector: MessageInjector?, flowControl: FlowControl?,
-        authenticator: (any ClientAuthenticator)? = nil, wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)?
+        authenticator: (any ClientAuthenticator)? = nil, authorizer: (any ClientAuthorizer)? = nil,
+        wrapStore: (@Sendable (any BrokerStateStore) -> any BrokerStateStore)?
     ) throws(BrokerError) {
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.wrapStore = wrapStore
         var fds: [Int32] = []
         var boundPorts: [Int] = []
@@ -105,7 +110,7 @@ public final class BrokerServer: Sendable {
     /// Runs until `stop()`; then closes every connection and returns.
     public func run() throws(BrokerError) {
         let broker = try Broker(
-            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator, retainedLog: retainedLog, sessionLog: sessionLog, wrapStore: wrapStore, listenFDs: listenFDs, wakeFD: wakeFD,
+            config: config, logger: logger, tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator, authorizer: authorizer, retainedLog: retainedLog, sessionLog: sessionLog, wrapStore: wrapStore, listenFDs: listenFDs, wakeFD: wakeFD,
             shouldStop: { [self] in stopRequested.load(ordering: .acquiring) })
         for (listener, port) in zip(config.effectiveListeners, ports) { logger.info("listening address=\(listener.host):\(port)") }
         broker.run()

@@ -13,4 +13,7 @@ struct BrokerStats {
     var clientsConnectedV5 = 0
     var connectionsRefused: UInt64 = 0
     var publishersPaused: UInt64 = 0
+    /// PUBLISHes refused by the ACL or policies, and deliveries held back by them.
+    var publishesDenied: UInt64 = 0
+    var deliveriesDenied: UInt64 = 0
 }

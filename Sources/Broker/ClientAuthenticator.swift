@@ -12,3 +12,25 @@ public enum AuthenticationOutcome: Sendable, Equatable {
     /// No credentials where they are required: CONNACK 0x05 / 0x87.
     case notAuthorized
 }
+
+/// What a client wants to do with a topic, as authorization sees it.
+public enum AuthorizationOperation: Sendable, Hashable {
+    /// PUBLISH (and its will, when sent): write.
+    case publish(String)
+    /// SUBSCRIBE with this filter.
+    case subscribe(String)
+    /// A delivery to the client: read.
+    case receive(String)
+}
+
+/// Decides what authenticated clients may do (ACL file, policies): resolved once per
+/// connection into its `ClientPermissions`.
+public protocol ClientAuthorizer: Sendable {
+    func permissions(username: String?, clientId: String) -> any ClientPermissions
+}
+
+/// One client's permissions, asked on the event loop for every PUBLISH, SUBSCRIBE filter and
+/// delivery: implementations must be quick (cache what they decide).
+public protocol ClientPermissions: AnyObject, Sendable {
+    func allows(_ operation: AuthorizationOperation) -> Bool
+}

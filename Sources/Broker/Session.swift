@@ -102,6 +102,9 @@ final class Session {
     /// A will waiting for its delay (§3.1.3.2.2): published at `at` (wall-clock ms) or when the session
     /// ends, whichever comes first; cancelled if the client reconnects in time.
     var pendingWill: (message: Message, at: Int64)?
+    /// What the client may read, write and subscribe to (nil: no authorizer, everything),
+    /// resolved at its last CONNECT; deliveries to it while offline are checked with it too.
+    var permissions: (any ClientPermissions)?
     /// Messages dropped because the queue was full, not yet reported in the log.
     var unreportedDrops = 0
     private var lastPacketId: UInt16 = 0

@@ -41,6 +41,17 @@ public enum Daemon {
                 return 1
             }
         }
+        var authorizer: (any ClientAuthorizer)?
+        if let path = options.aclFile {
+            do throws(AccessControlList.Problems) {
+                authorizer = ACLAuthorizer(list: try AccessControlList.load(path))
+                logger.info("ACL file loaded path=\(path)")
+            } catch {
+                for problem in error.problems { logger.error("invalid ACL file: \(problem)") }
+                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return 1
+            }
+        }
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
         guard applyMigrations(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]
@@ -63,7 +74,7 @@ public enum Daemon {
         var brokerConfig = options.broker
         brokerConfig.stateDirectory = options.persistence ? options.dataDirectory + "/state" : nil
         do {
-            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl, authenticator: authenticator)
+            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl, authenticator: authenticator, authorizer: authorizer)
         } catch {
             logger.error("\(error)")
             return 1

@@ -9,7 +9,7 @@ public struct RunOptions: Sendable, Equatable {
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
                            [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
                            [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535] [--allow-anonymous]
-                           [--password-file FILE]
+                           [--password-file FILE] [--acl-file FILE]
         """
 
     public var broker = BrokerConfig()
@@ -33,6 +33,8 @@ public struct RunOptions: Sendable, Equatable {
     /// A password file in mosquitto_passwd's format: clients must give a user name and its
     /// password (anonymous ones only with `allowAnonymous`).
     public var passwordFile: String?
+    /// An ACL file in Mosquitto's `acl_file` format (read, write and subscribe checks).
+    public var aclFile: String?
     /// `--config FILE`: read first; the other flags override it.
     public var configFile: String?
 
@@ -72,6 +74,7 @@ public struct RunOptions: Sendable, Equatable {
             case "--config": options.configFile = try parser.value(for: flag)
             case "--allow-anonymous": options.allowAnonymous = true
             case "--password-file": options.passwordFile = try parser.value(for: flag)
+            case "--acl-file": options.aclFile = try parser.value(for: flag)
             case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)

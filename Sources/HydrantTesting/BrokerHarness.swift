@@ -13,14 +13,14 @@ public final class BrokerHarness: Sendable {
 
     public init(
         configure: (inout BrokerConfig) -> Void = { _ in }, tap: (any PublishTap)? = nil, injector: MessageInjector? = nil, flowControl: FlowControl? = nil,
-        authenticator: (any ClientAuthenticator)? = nil, logLevel: Logger.Level = .error
+        authenticator: (any ClientAuthenticator)? = nil, authorizer: (any ClientAuthorizer)? = nil, logLevel: Logger.Level = .error
     ) throws {
         var config = BrokerConfig()
         config.host = "127.0.0.1"
         config.port = 0
         config.sysInterval = 0
         configure(&config)
-        server = try BrokerServer(config: config, logger: Logger(level: logLevel), tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator)
+        server = try BrokerServer(config: config, logger: Logger(level: logLevel), tap: tap, injector: injector, flowControl: flowControl, authenticator: authenticator, authorizer: authorizer)
         thread = JoinableThread(name: "test broker") { [server] in try? server.run() }
     }
 

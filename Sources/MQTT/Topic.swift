@@ -46,6 +46,41 @@ public enum Topic {
         }
     }
 
+    /// Whether some topic name matches both filters (an ACL read rule and a SUBSCRIBE).
+    public static func filtersOverlap(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: "/", omittingEmptySubsequences: false)
+        let y = b.split(separator: "/", omittingEmptySubsequences: false)
+        func overlap(_ i: Int, _ j: Int) -> Bool {
+            let first = i == 0 && j == 0
+            if i < x.count && x[i] == "#" { return !(first && j < y.count && y[j].hasPrefix("$")) }
+            if j < y.count && y[j] == "#" { return !(first && i < x.count && x[i].hasPrefix("$")) }
+            if i == x.count || j == y.count { return i == x.count && j == y.count }
+            if x[i] == "+" { return !(first && y[j].hasPrefix("$")) && overlap(i + 1, j + 1) }
+            if y[j] == "+" { return !(first && x[i].hasPrefix("$")) && overlap(i + 1, j + 1) }
+            return x[i] == y[j] && overlap(i + 1, j + 1)
+        }
+        return overlap(0, 0)
+    }
+
+    /// Whether every topic name `inner` matches is matched by `outer` too.
+    public static func covers(filter outer: String, filter inner: String) -> Bool {
+        let x = outer.split(separator: "/", omittingEmptySubsequences: false)
+        let y = inner.split(separator: "/", omittingEmptySubsequences: false)
+        var index = 0
+        while true {
+            if index < x.count && x[index] == "#" { return index > 0 || !(y.first?.hasPrefix("$") ?? false) }
+            if index == y.count { return index == x.count }
+            if index == x.count { return false }
+            if y[index] == "#" { return false }
+            if x[index] == "+" {
+                if index == 0 && y[0].hasPrefix("$") { return false }
+            } else if y[index] == "+" || x[index] != y[index] {
+                return false
+            }
+            index += 1
+        }
+    }
+
     /// A shared subscription's parts (§4.8.2): `$share/<group>/<filter>` → (group, filter);
     /// nil for any other filter. Throws when it starts with `$share/` but is not valid: the
     /// group must be non-empty without `+`, `#` or `/` ([MQTT-4.8.2-1]) and the filter valid

@@ -45,6 +45,31 @@ import Testing
         #expect(wrong.status != 0)
     }
 
+    /// Passwords and an ACL file together, with the stock clients: a denied subscription is
+    /// refused in SUBACK, a denied publish never reaches anyone.
+    @Test func aclFileWithPasswords() throws {
+        let directory = try TemporaryDirectory(prefix: "hydrant-acl")
+        defer { directory.remove() }
+        let passwords = directory.path + "/passwd"
+        _ = try ChildProcess.run(Daemon.executablePath, ["passwd", "-c", passwords, "sensor", "--password", "p1"])
+        _ = try ChildProcess.run(Daemon.executablePath, ["passwd", passwords, "viewer", "--password", "p2"])
+        let acl = directory.path + "/acl"
+        try "user sensor\ntopic write sensors/%u/#\npattern write sensors/%u/#\nuser viewer\ntopic read sensors/#\n".write(toFile: acl, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(["--password-file", passwords, "--acl-file", acl])
+        let sub = try E2E.subscriber(daemon, ["-u", "viewer", "-P", "p2", "-t", "sensors/#", "-C", "1", "-W", "10", "-v"], filter: "sensors/#")
+        // sensor may write only below sensors/sensor/: the first is dropped, the second arrives.
+        try E2E.publish(daemon, ["-u", "viewer", "-P", "p2", "-t", "sensors/sensor/t", "-m", "viewer may not write", "-q", "1"])
+        try E2E.publish(daemon, ["-u", "sensor", "-P", "p1", "-t", "sensors/sensor/t", "-m", "21.5", "-q", "1"])
+        try sub.waitForExit(timeout: 15)
+        #expect(sub.stdoutLines == ["sensors/sensor/t 21.5"])
+        // A filter the viewer may never read is refused in SUBACK (mosquitto_sub says so).
+        for version in ["311", "5"] {
+            let denied = try E2E.subscribe(daemon, ["-V", version, "-u", "viewer", "-P", "p2", "-t", "admin/#", "-W", "2"])
+            #expect((denied.stdout + denied.stderr).contains("All subscription requests were denied"), "\(denied.stdout)\(denied.stderr)")
+        }
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test func aBadPasswordFileStopsTheDaemonWithItsLine() throws {
         let directory = try TemporaryDirectory(prefix: "hydrant-pw")
         defer { directory.remove() }
