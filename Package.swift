@@ -28,7 +28,7 @@ let package = Package(
         // System OpenSSL (apt: libssl-dev) for TLS and crypto (issue #14).
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Client authentication and authorization: password files, later ACLs and policies.
-        .target(name: "Auth", dependencies: ["Broker", "COpenSSL"]),
+        .target(name: "Auth", dependencies: ["Broker", "COpenSSL", "JSON", "MQTT"]),
         // The pipeline runtime: pipeline files, the rules engine on the broker's tap, stream metrics.
         .target(name: "Pipelines", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Rules", "Streams", "Storage", "CSystem"]),
         .target(name: "Hydrant", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Pipelines", "Rules", "Streams", "Storage", "UTC", "Auth"]),

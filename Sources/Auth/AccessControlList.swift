@@ -129,6 +129,7 @@ public struct AccessControlList: Sendable {
 
     static func allows(_ operation: AuthorizationOperation, _ rules: [Rule]) -> Bool {
         switch operation {
+        case .connect, .retain: return true  // the ACL file has no such rules
         case let .publish(topic):
             return Self.decide(rules, topic: topic, wants: \.writes)
         case let .receive(topic):

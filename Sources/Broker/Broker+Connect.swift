@@ -48,6 +48,12 @@ extension Broker {
                 return
             }
         }
+        // Before the session is touched: a client that may not connect takes nothing over.
+        let permissions = authorizer?.permissions(username: connect.username, clientId: clientId)
+        if let permissions, !permissions.allows(.connect) {
+            refuseConnect(.notAuthorized, "not authorized to connect as client id \(clientId)", on: connection)
+            return
+        }
         connection.clientId = clientId
         connection.username = connect.username
         connection.keepAlive = connect.keepAlive
@@ -93,7 +99,7 @@ extension Broker {
         }
         session.connection = connection
         connection.session = session
-        session.permissions = authorizer?.permissions(username: connect.username, clientId: clientId)
+        session.permissions = permissions
         // A reconnect in time cancels a delayed will and the session's expiry ([MQTT-3.1.3-9]).
         if session.pendingWill != nil { logger.info("delayed will cancelled client=\(clientId): reconnected in time") }
         session.pendingWill = nil

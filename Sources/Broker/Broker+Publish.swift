@@ -33,7 +33,9 @@ extension Broker {
                 topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain,
                 clientId: connection.clientId, username: connection.username, origin: connection.token)
         }
-        if let permissions = session.permissions, !permissions.allows(.publish(message.topic)) {
+        if let permissions = session.permissions,
+            !permissions.allows(.publish(message.topic)) || (message.retain && !permissions.allows(.retain(message.topic)))
+        {
             // Not authorized: not routed; QoS 1/2 still acknowledged (Mosquitto), 0x87 in 5.0.
             logger.debug("publish denied client=\(connection.clientId) topic=\(message.topic)")
             stats.publishesDenied += 1

@@ -15,6 +15,10 @@ public enum AuthenticationOutcome: Sendable, Equatable {
 
 /// What a client wants to do with a topic, as authorization sees it.
 public enum AuthorizationOperation: Sendable, Hashable {
+    /// CONNECT with this client's id (IoT policies' iot:Connect).
+    case connect
+    /// A retained PUBLISH to this topic (IoT policies' iot:RetainPublish), asked besides `publish`.
+    case retain(String)
     /// PUBLISH (and its will, when sent): write.
     case publish(String)
     /// SUBSCRIBE with this filter.

@@ -126,9 +126,7 @@ struct ConfigFile {
         if let value = boolean("allowAnonymous") { options.allowAnonymous = value }
         if let value = string("passwordFile") { options.passwordFile = value }
         if let value = string("aclFile") { options.aclFile = value }
-        for key in ["policies"] where top[key] != nil {
-            problem(key, "\(key) is not available in this version yet (issue #14, in progress): remove it, or the broker would run without it")
-        }
+        if let value = string("policies") { options.policies = value }
         if let value = top["listeners"] { readListeners(value, into: &options) }
     }
 

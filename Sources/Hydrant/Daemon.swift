@@ -41,10 +41,20 @@ public enum Daemon {
                 return 1
             }
         }
-        var authorizer: (any ClientAuthorizer)?
+        var authorizers: [any ClientAuthorizer] = []
+        if let path = options.policies {
+            do throws(PolicySet.Problems) {
+                authorizers.append(PolicyAuthorizer(set: try PolicySet.load(path)))
+                logger.info("IoT policies loaded path=\(path)")
+            } catch {
+                for problem in error.problems { logger.error("invalid policies: \(problem)") }
+                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return 1
+            }
+        }
         if let path = options.aclFile {
             do throws(AccessControlList.Problems) {
-                authorizer = ACLAuthorizer(list: try AccessControlList.load(path))
+                authorizers.append(ACLAuthorizer(list: try AccessControlList.load(path)))
                 logger.info("ACL file loaded path=\(path)")
             } catch {
                 for problem in error.problems { logger.error("invalid ACL file: \(problem)") }
@@ -52,6 +62,7 @@ public enum Daemon {
                 return 1
             }
         }
+        let authorizer: (any ClientAuthorizer)? = authorizers.isEmpty ? nil : authorizers.count == 1 ? authorizers[0] : AllOfAuthorizer(authorizers)
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
         guard applyMigrations(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]

@@ -9,7 +9,7 @@ public struct RunOptions: Sendable, Equatable {
                            [--max-queued 1000] [--max-connections 10000] [--max-write-buffer 1048576]
                            [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
                            [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535] [--allow-anonymous]
-                           [--password-file FILE] [--acl-file FILE]
+                           [--password-file FILE] [--acl-file FILE] [--policies PATH]
         """
 
     public var broker = BrokerConfig()
@@ -35,6 +35,8 @@ public struct RunOptions: Sendable, Equatable {
     public var passwordFile: String?
     /// An ACL file in Mosquitto's `acl_file` format (read, write and subscribe checks).
     public var aclFile: String?
+    /// IoT Core policy documents and their attachments (a file or a directory).
+    public var policies: String?
     /// `--config FILE`: read first; the other flags override it.
     public var configFile: String?
 
@@ -75,6 +77,7 @@ public struct RunOptions: Sendable, Equatable {
             case "--allow-anonymous": options.allowAnonymous = true
             case "--password-file": options.passwordFile = try parser.value(for: flag)
             case "--acl-file": options.aclFile = try parser.value(for: flag)
+            case "--policies": options.policies = try parser.value(for: flag)
             case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)

@@ -69,7 +69,7 @@ import Testing
         #expect(try problems(#"{"listeners": [{"port": 1, "tls": {}}]}"#).first?.contains("TLS listeners are not available in this version yet") == true)
         #expect(try problems(#"{"listeners": [{"port": 1, "protocol": "quic"}]}"#).first?.contains(#"protocol must be "mqtt" or "websocket", got "quic""#) == true)
         #expect(try problems(#"{"listeners": []}"#).first?.contains("listeners must be a non-empty array") == true)
-        #expect(try problems(#"{"policies": "a"}"#).first?.contains("policies is not available in this version yet") == true)
+        #expect(try problems(#"{"policies": ""}"#) == ["c.json:1:14: policies must be a non-empty string"])
         #expect(try problems(#"{"passwordFile": 7}"#) == ["c.json:1:18: passwordFile must be a non-empty string"])
         // Several problems at once, in file order.
         #expect(try problems(#"{"port": -1, "sysInterval": "x", "nope": 1}"#).count == 3)
