@@ -194,6 +194,7 @@ int hy_block_shutdown_signals(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     /* A write past RLIMIT_FSIZE then fails with EFBIG, handled like a full disk, instead of
        killing the daemon. */
@@ -212,6 +213,7 @@ int hy_wait_shutdown_signal(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {}
     return sig;

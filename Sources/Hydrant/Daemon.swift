@@ -29,40 +29,13 @@ public enum Daemon {
             logger.error("cannot create data directory \(options.dataDirectory): \(error.localizedDescription)")
             return 1
         }
-        var authenticator: (any ClientAuthenticator)?
-        if let path = options.passwordFile {
-            do throws(PasswordFile.Problems) {
-                let file = try PasswordFile.load(path)
-                authenticator = PasswordAuthenticator(file: file, allowAnonymous: options.allowAnonymous)
-                logger.info("password file loaded path=\(path) users=\(file.users.count) anonymous=\(options.allowAnonymous ? "allowed" : "refused")")
-            } catch {
-                for problem in error.problems { logger.error("invalid password file: \(problem)") }
-                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
-                return 1
-            }
+        guard let loaded = loadAccess(options, logger) else {
+            logger.error("not starting: fix the access files above")
+            return 1
         }
-        var authorizers: [any ClientAuthorizer] = []
-        if let path = options.policies {
-            do throws(PolicySet.Problems) {
-                authorizers.append(PolicyAuthorizer(set: try PolicySet.load(path)))
-                logger.info("IoT policies loaded path=\(path)")
-            } catch {
-                for problem in error.problems { logger.error("invalid policies: \(problem)") }
-                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
-                return 1
-            }
-        }
-        if let path = options.aclFile {
-            do throws(AccessControlList.Problems) {
-                authorizers.append(ACLAuthorizer(list: try AccessControlList.load(path)))
-                logger.info("ACL file loaded path=\(path)")
-            } catch {
-                for problem in error.problems { logger.error("invalid ACL file: \(problem)") }
-                logger.error("not starting: \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
-                return 1
-            }
-        }
-        let authorizer: (any ClientAuthorizer)? = authorizers.isEmpty ? nil : authorizers.count == 1 ? authorizers[0] : AllOfAuthorizer(authorizers)
+        // Swapped on SIGHUP; nil parts ask nothing (every client, every topic).
+        let access = ReloadableAccess(authenticator: loaded.authenticator, authorizer: loaded.authorizer)
+        let reloadable = options.passwordFile != nil || options.aclFile != nil || options.policies != nil
         guard let pipelines = loadPipelines(options, logger) else { return 1 }
         guard applyMigrations(options, logger) else { return 1 }
         var streams: [String: DeliveryStream] = [:]
@@ -85,14 +58,26 @@ public enum Daemon {
         var brokerConfig = options.broker
         brokerConfig.stateDirectory = options.persistence ? options.dataDirectory + "/state" : nil
         do {
-            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl, authenticator: authenticator, authorizer: authorizer)
+            server = try BrokerServer(config: brokerConfig, logger: logger, tap: engine, injector: injector, flowControl: flowControl,
+                authenticator: reloadable ? access.authenticator : nil, authorizer: reloadable ? access.authorizer : nil)
         } catch {
             logger.error("\(error)")
             return 1
         }
         let shutdownStarted = ShutdownClock()
         let waiter = Thread {
-            let signal = hy_wait_shutdown_signal()
+            var signal = hy_wait_shutdown_signal()
+            while signal == SIGHUP {
+                // Re-read the password, ACL and policy files; a file with errors is refused
+                // and the ones in use stay. Connections stay; new rules apply at their next action.
+                if let fresh = loadAccess(options, logger) {
+                    access.replace(authenticator: fresh.authenticator, authorizer: fresh.authorizer)
+                    logger.info("SIGHUP: access files reloaded")
+                } else {
+                    logger.error("SIGHUP: access files not reloaded; the ones loaded before stay in use")
+                }
+                signal = hy_wait_shutdown_signal()
+            }
             logger.info("shutdown requested signal=\(signal == SIGTERM ? "SIGTERM" : "SIGINT") timeout=\(options.shutdownTimeout)s")
             shutdownStarted.started.store(hy_monotonic_ns(), ordering: .releasing)
             server.stop()
@@ -117,6 +102,46 @@ public enum Daemon {
             logger.info("stream flushed stream=\(stream.config.name) files_written=\(stream.metrics.filesWritten.load(ordering: .relaxed)) records_written=\(stream.metrics.recordsWritten.load(ordering: .relaxed))")
         }
         return 0
+    }
+
+    /// The password file, ACL file and policies of `options`, checked whole; nil (and every
+    /// problem logged) when one has errors.
+    static func loadAccess(_ options: RunOptions, _ logger: Logger) -> (authenticator: (any ClientAuthenticator)?, authorizer: (any ClientAuthorizer)?)? {
+        var authenticator: (any ClientAuthenticator)?
+        if let path = options.passwordFile {
+            do throws(PasswordFile.Problems) {
+                let file = try PasswordFile.load(path)
+                authenticator = PasswordAuthenticator(file: file, allowAnonymous: options.allowAnonymous)
+                logger.info("password file loaded path=\(path) users=\(file.users.count) anonymous=\(options.allowAnonymous ? "allowed" : "refused")")
+            } catch {
+                for problem in error.problems { logger.error("invalid password file: \(problem)") }
+                logger.error("\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return nil
+            }
+        }
+        var authorizers: [any ClientAuthorizer] = []
+        if let path = options.policies {
+            do throws(PolicySet.Problems) {
+                authorizers.append(PolicyAuthorizer(set: try PolicySet.load(path)))
+                logger.info("IoT policies loaded path=\(path)")
+            } catch {
+                for problem in error.problems { logger.error("invalid policies: \(problem)") }
+                logger.error("\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return nil
+            }
+        }
+        if let path = options.aclFile {
+            do throws(AccessControlList.Problems) {
+                authorizers.append(ACLAuthorizer(list: try AccessControlList.load(path)))
+                logger.info("ACL file loaded path=\(path)")
+            } catch {
+                for problem in error.problems { logger.error("invalid ACL file: \(problem)") }
+                logger.error("\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") in \(path)")
+                return nil
+            }
+        }
+        let authorizer: (any ClientAuthorizer)? = authorizers.isEmpty ? nil : authorizers.count == 1 ? authorizers[0] : AllOfAuthorizer(authorizers)
+        return (authenticator, authorizer)
     }
 
     /// Pending migrations are applied at start; a failing or edited migration stops start-up.

@@ -70,6 +70,32 @@ import Testing
         #expect(try daemon.stop() == 0)
     }
 
+    /// SIGHUP re-reads the ACL while a subscriber stays connected: the new rules apply to its
+    /// next delivery; a broken file is refused and the rules in use stay.
+    @Test func sighupReloadsTheACLWithoutDroppingConnections() throws {
+        let directory = try TemporaryDirectory(prefix: "hydrant-hup")
+        defer { directory.remove() }
+        let acl = directory.path + "/acl"
+        // b/# may be subscribed (b/public is readable) but b/1 not read yet.
+        try "topic readwrite a/#\ntopic write b/#\ntopic read b/public\n".write(toFile: acl, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(["--acl-file", acl])
+        let sub = try E2E.subscriber(daemon, ["-t", "a/#", "-t", "b/#", "-v", "-C", "2", "-W", "20"], filter: "b/#")
+        try E2E.publish(daemon, ["-t", "a/1", "-m", "before", "-q", "1"])
+        try E2E.publish(daemon, ["-t", "b/1", "-m", "not readable yet", "-q", "1"])
+        // Now b may be read and a may not; a broken file first, which must change nothing.
+        try "topic read a/#/b\n".write(toFile: acl, atomically: true, encoding: .utf8)
+        daemon.process.kill(SIGHUP)
+        try daemon.process.waitFor("the refused reload", timeout: 10) { _ in daemon.log.contains("SIGHUP: access files not reloaded") }
+        try "topic write a/#\ntopic readwrite b/#\n".write(toFile: acl, atomically: true, encoding: .utf8)
+        daemon.process.kill(SIGHUP)
+        try daemon.process.waitFor("the reload", timeout: 10) { _ in daemon.log.contains("SIGHUP: access files reloaded") }
+        try E2E.publish(daemon, ["-t", "a/2", "-m", "hidden now", "-q", "1"])
+        try E2E.publish(daemon, ["-t", "b/2", "-m", "after", "-q", "1"])
+        try sub.waitForExit(timeout: 20)
+        #expect(sub.stdoutLines == ["a/1 before", "b/2 after"])
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test func aBadPasswordFileStopsTheDaemonWithItsLine() throws {
         let directory = try TemporaryDirectory(prefix: "hydrant-pw")
         defer { directory.remove() }

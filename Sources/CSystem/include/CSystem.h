@@ -50,7 +50,7 @@ int hy_block_shutdown_signals(void);
 /// Unblocks every signal in the calling thread (children spawned from it inherit the
 /// mask; Dispatch worker threads block signals such as SIGALRM).
 int hy_unblock_all_signals(void);
-/// Waits for SIGINT or SIGTERM (blocked beforehand); returns the signal number.
+/// Waits for SIGINT, SIGTERM or SIGHUP (blocked beforehand); returns the signal number.
 int hy_wait_shutdown_signal(void);
 
 /// Threads: a joinable thread running `body(context)`, named (≤ 15 bytes) for `top -H`
