@@ -20,6 +20,10 @@ extension Broker {
                 return
             }
             let peer = String(decoding: peerBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if config.maxConnectionsPerSecondPerAddress > 0 && !admitByRate(peer) {
+                close(fd)
+                continue
+            }
             if stats.clientsConnected + pendingConnections() >= config.maxConnections {
                 stats.connectionsRefused += 1
                 logger.warning("connection refused peer=\(peer) reason=max-connections limit=\(config.maxConnections)")
@@ -46,6 +50,26 @@ extension Broker {
             slots[slot] = connection
             logger.debug("connection accepted peer=\(peer)")
         }
+    }
+
+    /// `--max-connections-per-second-per-address`: false (and counted) when this address
+    /// already opened that many connections in the current second.
+    private func admitByRate(_ peer: String) -> Bool {
+        let address = peer.lastIndex(of: ":").map { String(peer[..<$0]) } ?? peer
+        let now = hy_monotonic_ns()
+        let second = now / 1_000_000_000
+        if connectRates.count > 100_000 { connectRates.removeAll(keepingCapacity: true) }
+        var entry = connectRates[address] ?? (second, 0, 0)
+        if entry.second != second { entry = (second, 0, entry.loggedAt) }
+        entry.count += 1
+        defer { connectRates[address] = entry }
+        guard entry.count > config.maxConnectionsPerSecondPerAddress else { return true }
+        stats.connectionsRefused += 1
+        if now - entry.loggedAt > 10_000_000_000 || entry.loggedAt == 0 {
+            entry.loggedAt = now
+            logger.warning("connections refused address=\(address) reason=rate limit=\(config.maxConnectionsPerSecondPerAddress)/s (logged once per 10 s)")
+        }
+        return false
     }
 
     /// Connections accepted but not yet through CONNECT (counted against the limit too).
@@ -105,6 +129,7 @@ extension Broker {
         var offset = 0
         while !connection.closed && offset < bytes.count {
             do {
+                let decoder = connection.isConnected ? self.decoder : connectDecoder
                 switch try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...]), version: connection.version) {
                 case .needMoreData:
                     return offset

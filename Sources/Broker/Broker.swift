@@ -61,6 +61,10 @@ final class Broker {
     let wakeFD: Int32
     let shouldStop: () -> Bool
     let decoder: PacketDecoder
+    /// For a connection's first packet: `--max-connect-packet` bounds it.
+    let connectDecoder: PacketDecoder
+    /// Per address: the second counted, connections accepted in it, when it was last logged.
+    var connectRates: [String: (second: UInt64, count: Int, loggedAt: UInt64)] = [:]
 
     var slots: [Connection?] = []
     var freeSlots: [Int] = []
@@ -109,6 +113,7 @@ final class Broker {
         self.wakeFD = wakeFD
         self.shouldStop = shouldStop
         self.decoder = PacketDecoder(version: .v311, maxPacketSize: config.maxPacketSize, maxTopicLevels: config.maxTopicLevels)
+        self.connectDecoder = PacketDecoder(version: .v311, maxPacketSize: min(config.maxPacketSize, config.maxConnectPacket), maxTopicLevels: config.maxTopicLevels)
         let epollFD = hy_epoll_create()
         guard epollFD >= 0 else { throw .systemCallFailed("epoll_create1", errno: errno) }
         self.epollFD = epollFD

@@ -60,6 +60,12 @@ public struct BrokerConfig: Sendable, Hashable {
     /// MQTT 5 Receive Maximum of the broker (§3.2.2.3.3): unacknowledged QoS 1/2
     /// PUBLISHes a client may have towards it; one more gets DISCONNECT 0x93.
     public var receiveMaximum: Int = 65_535
+    /// Until its CONNECT is accepted a connection may send one packet of at most this many
+    /// bytes: an unauthenticated client cannot make the broker buffer a megabyte.
+    public var maxConnectPacket: Int = 64 << 10
+    /// New connections accepted per second from one address (0: no limit); the rest are
+    /// closed at accept, with one log line per address per 10 s.
+    public var maxConnectionsPerSecondPerAddress: Int = 0
 
     public init() {}
 }

@@ -22,7 +22,7 @@ struct ConfigFile {
     static let keys: [String] = [
         "host", "port", "listeners", "data", "pipelines", "migrations", "logLevel", "sysInterval", "maxPacketSize", "maxInflight", "maxQueued",
         "maxConnections", "maxWriteBuffer", "shutdownTimeout", "persistence", "maxKeepalive", "maxTopicLevels", "maxTopicAlias", "receiveMaximum",
-        "allowAnonymous", "passwordFile", "aclFile", "policies",
+        "allowAnonymous", "passwordFile", "aclFile", "policies", "maxConnectPacket", "maxConnectionsPerSecondPerAddress",
     ]
 
     init(path: String, bytes: [UInt8]) {
@@ -124,6 +124,8 @@ struct ConfigFile {
         if let value = integer("maxTopicAlias", 0...65_535) { options.broker.maxTopicAlias = value }
         if let value = integer("receiveMaximum", 1...65_535) { options.broker.receiveMaximum = value }
         if let value = boolean("allowAnonymous") { options.allowAnonymous = value }
+        if let value = integer("maxConnectPacket", 16...268_435_460) { options.broker.maxConnectPacket = value }
+        if let value = integer("maxConnectionsPerSecondPerAddress", 0...1_000_000) { options.broker.maxConnectionsPerSecondPerAddress = value }
         if let value = string("passwordFile") { options.passwordFile = value }
         if let value = string("aclFile") { options.aclFile = value }
         if let value = string("policies") { options.policies = value }

@@ -10,6 +10,7 @@ public struct RunOptions: Sendable, Equatable {
                            [--shutdown-timeout 30] [--no-persistence] [--max-keepalive 65535]
                            [--max-topic-levels 200] [--max-topic-alias 10] [--receive-maximum 65535] [--allow-anonymous]
                            [--password-file FILE] [--acl-file FILE] [--policies PATH]
+                           [--max-connect-packet 65536] [--max-connections-per-second-per-address 0]
         """
 
     public var broker = BrokerConfig()
@@ -78,6 +79,8 @@ public struct RunOptions: Sendable, Equatable {
             case "--password-file": options.passwordFile = try parser.value(for: flag)
             case "--acl-file": options.aclFile = try parser.value(for: flag)
             case "--policies": options.policies = try parser.value(for: flag)
+            case "--max-connect-packet": options.broker.maxConnectPacket = try parser.integer(for: flag, in: 16...268_435_460)
+            case "--max-connections-per-second-per-address": options.broker.maxConnectionsPerSecondPerAddress = try parser.integer(for: flag, in: 0...1_000_000)
             case "--max-keepalive": options.broker.maxKeepAlive = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-levels": options.broker.maxTopicLevels = try parser.integer(for: flag, in: 1...65_535)
             case "--max-topic-alias": options.broker.maxTopicAlias = try parser.integer(for: flag, in: 0...65_535)
