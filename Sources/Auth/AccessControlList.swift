@@ -168,10 +168,20 @@ final class ACLPermissions: ClientPermissions, @unchecked Sendable {
     // Event-loop thread only.
     private let rules: [AccessControlList.Rule]
     private var decided: [AuthorizationOperation: Bool] = [:]
+    /// The last question and its answer: a publisher asks about the same topic again and
+    /// again, and comparing it costs less than hashing it.
+    private var last: (operation: AuthorizationOperation, answer: Bool)?
 
     init(rules: [AccessControlList.Rule]) { self.rules = rules }
 
     func allows(_ operation: AuthorizationOperation) -> Bool {
+        if let last, last.operation == operation { return last.answer }
+        let answer = decide(operation)
+        last = (operation, answer)
+        return answer
+    }
+
+    private func decide(_ operation: AuthorizationOperation) -> Bool {
         if let known = decided[operation] { return known }
         let answer = AccessControlList.allows(operation, rules)
         if decided.count >= 4096 { decided.removeAll(keepingCapacity: true) }

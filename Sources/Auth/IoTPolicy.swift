@@ -216,7 +216,16 @@ final class PolicyPermissions: ClientPermissions, @unchecked Sendable {
 
     private let clientId: String
 
+    private var last: (operation: AuthorizationOperation, answer: Bool)?
+
     func allows(_ operation: AuthorizationOperation) -> Bool {
+        if let last, last.operation == operation { return last.answer }
+        let answer = decide(operation)
+        last = (operation, answer)
+        return answer
+    }
+
+    private func decide(_ operation: AuthorizationOperation) -> Bool {
         if let known = decided[operation] { return known }
         let answer: Bool
         switch operation {
