@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Pipelines", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Rules", "Streams", "Storage", "CSystem"]),
         .target(name: "Hydrant", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Pipelines", "Rules", "Streams", "Storage", "UTC", "Auth"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
+        // The fuzz targets (decoders and parsers fed arbitrary bytes); this executable
+        // replays files through them (the tests replay Tests/FuzzCorpus).
+        .executableTarget(name: "hydrant-fuzz", dependencies: ["Auth", "Hydrant", "JSON", "MQTT", "Pipelines", "Rules"]),
         // Test support in two layers: TestSupport (locks, temp dirs, child processes) for every
         // test target; HydrantTesting (broker harness, MQTT test client, the daemon) on top.
         .target(name: "TestSupport", dependencies: ["CSystem"]),

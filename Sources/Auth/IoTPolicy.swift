@@ -61,31 +61,53 @@ public struct PolicySet: Sendable {
                     set.read(document: value, name: String(name.dropLast(5)), at: file, problems: &problems)
                 }
             }
-        } else if let value = json(path) {
-            guard case let .object(documents)? = value["policies"] else {
-                throw Problems(problems: problems + ["\(path): expected {\"policies\": {\"<name>\": <policy document>}, \"attach\": {…}}"])
-            }
-            for (name, document) in documents { set.read(document: document, name: name, at: path + " policy '\(name)'", problems: &problems) }
-            attach = value["attach"]
+        } else {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Problems(problems: ["\(path): cannot read"]) }
+            return try parse(bytes: Array(data), path: path)
         }
-        if let attach {
-            guard case let .object(map) = attach else { throw Problems(problems: problems + ["\(path): attach must be an object of identity → [policy names]"]) }
-            for (identity, value) in map {
-                guard case let .array(items) = value else {
-                    problems.append("\(path): attach['\(identity)'] must be an array of policy names")
-                    continue
-                }
-                for item in items {
-                    guard case let .string(name) = item, set.policies[name] != nil else {
-                        problems.append("\(path): attach['\(identity)'] names \(item.serialized()), which is not a policy here")
-                        continue
-                    }
-                    set.attachments[identity, default: []].append(name)
-                }
-            }
-        }
+        set.attach(attach, path: path, problems: &problems)
         guard problems.isEmpty else { throw Problems(problems: problems) }
         return set
+    }
+
+    /// The one-file form from its bytes (the fuzz target).
+    public static func parse(bytes: [UInt8], path: String = "policies") throws(Problems) -> PolicySet {
+        let value: JSONValue
+        do {
+            value = try JSONParser(options: .init(allowComments: true)).parse(bytes)
+        } catch {
+            throw Problems(problems: ["\(path): invalid JSON at byte \(error.offset): \(error.message)"])
+        }
+        var set = PolicySet()
+        var problems: [String] = []
+        guard case let .object(documents)? = value["policies"] else {
+            throw Problems(problems: ["\(path): expected {\"policies\": {\"<name>\": <policy document>}, \"attach\": {…}}"])
+        }
+        for (name, document) in documents { set.read(document: document, name: name, at: path + " policy '\(name)'", problems: &problems) }
+        set.attach(value["attach"], path: path, problems: &problems)
+        guard problems.isEmpty else { throw Problems(problems: problems) }
+        return set
+    }
+
+    mutating func attach(_ attach: JSONValue?, path: String, problems: inout [String]) {
+        guard let attach else { return }
+        guard case let .object(map) = attach else {
+            problems.append("\(path): attach must be an object of identity → [policy names]")
+            return
+        }
+        for (identity, value) in map {
+            guard case let .array(items) = value else {
+                problems.append("\(path): attach['\(identity)'] must be an array of policy names")
+                continue
+            }
+            for item in items {
+                guard case let .string(name) = item, policies[name] != nil else {
+                    problems.append("\(path): attach['\(identity)'] names \(item.serialized()), which is not a policy here")
+                    continue
+                }
+                attachments[identity, default: []].append(name)
+            }
+        }
     }
 
     static let actions: Set<String> = ["iot:Connect", "iot:Publish", "iot:Receive", "iot:Subscribe", "iot:RetainPublish"]

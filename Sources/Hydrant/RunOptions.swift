@@ -115,4 +115,12 @@ public struct RunOptions: Sendable, Equatable {
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
+
+    /// The problems of configuration-file bytes (the fuzz target; empty when valid).
+    public static func checkConfig(bytes: [UInt8]) -> [String] {
+        var file = ConfigFile(path: "fuzz.json", bytes: bytes)
+        var options = RunOptions()
+        file.apply(to: &options)
+        return file.problems
+    }
 }

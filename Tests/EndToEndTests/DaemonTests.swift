@@ -165,3 +165,18 @@ import Testing
         #expect(try second.stop() == 0)
     }
 }
+
+/// The fuzz targets (issue #14) replay their seed corpus without trapping.
+@Suite(.timeLimit(.minutes(1))) struct FuzzCorpusTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../FuzzCorpus").path
+
+    @Test(arguments: ["mqtt311", "mqtt5", "json", "sql", "pipeline", "config", "acl", "policy"])
+    func seedsReplay(_ target: String) throws {
+        let binary = (Daemon.executablePath as NSString).deletingLastPathComponent + "/hydrant-fuzz"
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus + "/" + target).sorted().map { Self.corpus + "/" + target + "/" + $0 }
+        try #require(!files.isEmpty)
+        let result = try ChildProcess.run(binary, [target] + files, timeout: 30)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("replayed \(files.count) input"))
+    }
+}
