@@ -26,10 +26,7 @@ public struct AccessControlList: Sendable {
     var users: [String: [Rule]] = [:]
     var patterns: [Rule] = []
 
-    public struct Problems: Error, Sendable, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "\n") }
-    }
+    public typealias Problems = AccessFileProblems
 
     public static func load(_ path: String) throws(Problems) -> AccessControlList {
         guard let data = FileManager.default.contents(atPath: path) else { throw Problems(problems: ["\(path): cannot read the ACL file"]) }
@@ -167,25 +164,11 @@ public struct ACLAuthorizer: ClientAuthorizer {
 final class ACLPermissions: ClientPermissions, @unchecked Sendable {
     // Event-loop thread only.
     private let rules: [AccessControlList.Rule]
-    private var decided: [AuthorizationOperation: Bool] = [:]
-    /// The last question and its answer: a publisher asks about the same topic again and
-    /// again, and comparing it costs less than hashing it.
-    private var last: (operation: AuthorizationOperation, answer: Bool)?
+    private var decisions = Decisions()
 
     init(rules: [AccessControlList.Rule]) { self.rules = rules }
 
     func allows(_ operation: AuthorizationOperation) -> Bool {
-        if let last, last.operation == operation { return last.answer }
-        let answer = decide(operation)
-        last = (operation, answer)
-        return answer
-    }
-
-    private func decide(_ operation: AuthorizationOperation) -> Bool {
-        if let known = decided[operation] { return known }
-        let answer = AccessControlList.allows(operation, rules)
-        if decided.count >= 4096 { decided.removeAll(keepingCapacity: true) }
-        decided[operation] = answer
-        return answer
+        decisions.answer(operation) { AccessControlList.allows($0, rules) }
     }
 }

@@ -24,10 +24,7 @@ public struct PolicySet: Sendable {
     /// Identity → policy names.
     var attachments: [String: [String]] = [:]
 
-    public struct Problems: Error, Sendable, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "\n") }
-    }
+    public typealias Problems = AccessFileProblems
 
     /// A directory (`<name>.json` documents, `attach.json` = `{"attach": {...}}`) or one file
     /// `{"policies": {"<name>": <document>}, "attach": {"<identity>": ["<name>", …]}}`.
@@ -228,7 +225,7 @@ final class PolicyPermissions: ClientPermissions, @unchecked Sendable {
     // Event-loop thread only.
     private let statements: [PolicySet.Statement]
     private let variables: [String: String?]
-    private var decided: [AuthorizationOperation: Bool] = [:]
+    private var decisions = Decisions()
 
     init(statements: [PolicySet.Statement], clientId: String, commonName: String?) {
         self.statements = statements
@@ -238,28 +235,18 @@ final class PolicyPermissions: ClientPermissions, @unchecked Sendable {
 
     private let clientId: String
 
-    private var last: (operation: AuthorizationOperation, answer: Bool)?
-
     func allows(_ operation: AuthorizationOperation) -> Bool {
-        if let last, last.operation == operation { return last.answer }
-        let answer = decide(operation)
-        last = (operation, answer)
-        return answer
+        decisions.answer(operation, decide)
     }
 
     private func decide(_ operation: AuthorizationOperation) -> Bool {
-        if let known = decided[operation] { return known }
-        let answer: Bool
         switch operation {
-        case .connect: answer = PolicySet.decide(statements, action: "iot:Connect", resource: "client/" + clientId, variables: variables)
-        case let .publish(topic): answer = PolicySet.decide(statements, action: "iot:Publish", resource: "topic/" + topic, variables: variables)
-        case let .retain(topic): answer = PolicySet.decide(statements, action: "iot:RetainPublish", resource: "topic/" + topic, variables: variables)
-        case let .receive(topic): answer = PolicySet.decide(statements, action: "iot:Receive", resource: "topic/" + topic, variables: variables)
-        case let .subscribe(filter): answer = PolicySet.decide(statements, action: "iot:Subscribe", resource: "topicfilter/" + filter, variables: variables)
+        case .connect: return PolicySet.decide(statements, action: "iot:Connect", resource: "client/" + clientId, variables: variables)
+        case let .publish(topic): return PolicySet.decide(statements, action: "iot:Publish", resource: "topic/" + topic, variables: variables)
+        case let .retain(topic): return PolicySet.decide(statements, action: "iot:RetainPublish", resource: "topic/" + topic, variables: variables)
+        case let .receive(topic): return PolicySet.decide(statements, action: "iot:Receive", resource: "topic/" + topic, variables: variables)
+        case let .subscribe(filter): return PolicySet.decide(statements, action: "iot:Subscribe", resource: "topicfilter/" + filter, variables: variables)
         }
-        if decided.count >= 4096 { decided.removeAll(keepingCapacity: true) }
-        decided[operation] = answer
-        return answer
     }
 }
 

@@ -10,10 +10,7 @@ public struct PasswordFile: Sendable {
 
     public init() {}
 
-    public struct Problems: Error, Sendable, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "\n") }
-    }
+    public typealias Problems = AccessFileProblems
 
     public static func load(_ path: String) throws(Problems) -> PasswordFile {
         guard let data = FileManager.default.contents(atPath: path) else { throw Problems(problems: ["\(path): cannot read the password file"]) }
