@@ -7,6 +7,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hydrant", targets: ["hydrant"]),
+        // The fuzz targets as a dynamic library: scripts/fuzz.sh builds it with
+        // -sanitize=fuzzer and links libFuzzer's driver against it.
+        .library(name: "HydrantFuzz", type: .dynamic, targets: ["FuzzTargets"]),
     ],
     targets: [
         .target(name: "MQTT"),
@@ -33,9 +36,10 @@ let package = Package(
         .target(name: "Pipelines", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Rules", "Streams", "Storage", "CSystem"]),
         .target(name: "Hydrant", dependencies: ["Broker", "Durable", "MQTT", "JSON", "Pipelines", "Rules", "Streams", "Storage", "UTC", "Auth"]),
         .executableTarget(name: "hydrant", dependencies: ["Hydrant"]),
-        // The fuzz targets (decoders and parsers fed arbitrary bytes); this executable
-        // replays files through them (the tests replay Tests/FuzzCorpus).
-        .executableTarget(name: "hydrant-fuzz", dependencies: ["Auth", "Hydrant", "JSON", "MQTT", "Pipelines", "Rules"]),
+        // The fuzz targets (decoders and parsers fed arbitrary bytes); hydrant-fuzz replays
+        // files through them (the tests replay Tests/FuzzCorpus).
+        .target(name: "FuzzTargets", dependencies: ["Auth", "Hydrant", "JSON", "MQTT", "Pipelines", "Rules"]),
+        .executableTarget(name: "hydrant-fuzz", dependencies: ["FuzzTargets"]),
         // Test support in two layers: TestSupport (locks, temp dirs, child processes) for every
         // test target; HydrantTesting (broker harness, MQTT test client, the daemon) on top.
         .target(name: "TestSupport", dependencies: ["CSystem"]),

@@ -1,11 +1,12 @@
+import FuzzTargets
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-#if !FUZZING
 /// Replays files (a corpus, an input that once crashed) through a target —
-/// `hydrant-fuzz TARGET FILE…`; the tests run the seed corpus this way. (A libFuzzer build
-/// of these targets is not wired up yet: see the closing note of issue #14.)
+/// `hydrant-fuzz TARGET FILE…`; the tests run the seed corpus this way. The libFuzzer build
+/// of the same targets is scripts/fuzz.sh.
 @main
 struct Replay {
     static func main() {
@@ -34,4 +35,3 @@ struct Replay {
         print("replayed \(count) input\(count == 1 ? "" : "s") through \(target)")
     }
 }
-#endif

@@ -7,10 +7,10 @@ import Rules
 
 /// The fuzz targets (issue #14): each takes arbitrary bytes and must never trap — every
 /// outcome is a value or a typed error. `HYDRANT_FUZZ_TARGET` picks one.
-enum FuzzTargets {
-    static let names = ["mqtt311", "mqtt5", "json", "sql", "pipeline", "config", "acl", "policy"]
+public enum FuzzTargets {
+    public static let names = ["mqtt311", "mqtt5", "json", "sql", "pipeline", "config", "acl", "policy"]
 
-    static func run(_ target: String, _ bytes: [UInt8]) {
+    public static func run(_ target: String, _ bytes: [UInt8]) {
         switch target {
         case "mqtt311", "mqtt5":
             let version: ProtocolVersion = target == "mqtt5" ? .v5 : .v311
@@ -45,4 +45,18 @@ enum FuzzTargets {
         if case let .connect(connect) = packet { return connect.version }
         return nil
     }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libFuzzer's entry: scripts/fuzz.sh builds this module as a dynamic library with
+/// -sanitize=fuzzer and links libFuzzer's driver against it; `HYDRANT_FUZZ_TARGET` picks
+/// the target. Unused (and harmless) in normal builds.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let target = getenv("HYDRANT_FUZZ_TARGET").map { String(cString: $0) } ?? "mqtt5"
+    FuzzTargets.run(target, data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    return 0
 }
