@@ -49,15 +49,14 @@ public struct Publish: Sendable, Hashable {
     }
 
     func encode(into buffer: inout [UInt8], version: ProtocolVersion) {
-        var encodedProperties: [UInt8]?
-        if version == .v5 {
-            var bytes: [UInt8] = []
-            properties.encode(into: &bytes)
-            encodedProperties = bytes
+        guard version == .v5 else {
+            Publish.encode(topic: topic, payload: payload, qos: qos, retain: retain, dup: dup, packetId: packetId ?? 0, into: &buffer)
+            return
         }
+        let body = properties.encodedBody
         Publish.encode(
-            topic: topic, payload: payload, qos: qos, retain: retain, dup: dup,
-            packetId: packetId ?? 0, properties: encodedProperties, into: &buffer)
+            topic: topic, payload: payload, qos: qos, retain: retain, dup: dup, packetId: packetId ?? 0, propertiesLength: body.count, into: &buffer
+        ) { $0.append(contentsOf: body) }
     }
 
     /// An MQTT 5 PUBLISH whose property list (`propertiesLength` bytes, length prefix not
@@ -67,8 +66,25 @@ public struct Publish: Sendable, Hashable {
         topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16, propertiesLength: Int,
         into buffer: inout [UInt8], writeProperties: (inout [UInt8]) -> Void
     ) {
+        encodeParts(topic: topic, payload: payload, qos: qos, retain: retain, dup: dup, packetId: packetId, propertiesLength: propertiesLength, into: &buffer, writeProperties)
+    }
+
+    /// Encodes a 3.1.1 PUBLISH from its parts without building a `Publish` value; the
+    /// broker's fan-out path calls this once per delivery.
+    @inlinable
+    public static func encode(topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16, into buffer: inout [UInt8]) {
+        encodeParts(topic: topic, payload: payload, qos: qos, retain: retain, dup: dup, packetId: packetId, propertiesLength: nil, into: &buffer) { _ in }
+    }
+
+    /// The one PUBLISH writer: fixed header, topic, packet id, the MQTT 5 property list when
+    /// `propertiesLength` is given (3.1.1: none), payload.
+    @inlinable
+    static func encodeParts(
+        topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16, propertiesLength: Int?,
+        into buffer: inout [UInt8], _ writeProperties: (inout [UInt8]) -> Void
+    ) {
         let topicLength = topic.utf8.count
-        let properties = RemainingLength.width(of: propertiesLength) + propertiesLength
+        let properties = propertiesLength.map { RemainingLength.width(of: $0) + $0 } ?? 0
         let remaining = 2 + topicLength + (qos == .atMostOnce ? 0 : 2) + properties + payload.count
         var header = PacketType.publish.rawValue << 4 | qos.rawValue << 1
         if retain { header |= 0x01 }
@@ -79,31 +95,10 @@ public struct Publish: Sendable, Hashable {
         buffer.appendUInt16(UInt16(truncatingIfNeeded: topicLength))
         buffer.append(contentsOf: topic.utf8)
         if qos != .atMostOnce { buffer.appendUInt16(packetId) }
-        RemainingLength.append(propertiesLength, to: &buffer)
-        writeProperties(&buffer)
-        buffer.append(contentsOf: payload)
-    }
-
-    /// Encodes a PUBLISH from its parts without building a `Publish` value; the broker's
-    /// fan-out path calls this once per delivery. `properties`: the encoded property list
-    /// (length included) of an MQTT 5 PUBLISH, nil for 3.1.1.
-    @inlinable
-    public static func encode(
-        topic: String, payload: [UInt8], qos: QoS, retain: Bool, dup: Bool, packetId: UInt16,
-        properties: [UInt8]? = nil, into buffer: inout [UInt8]
-    ) {
-        let topicLength = topic.utf8.count
-        let remaining = 2 + topicLength + (qos == .atMostOnce ? 0 : 2) + (properties?.count ?? 0) + payload.count
-        var header = PacketType.publish.rawValue << 4 | qos.rawValue << 1
-        if retain { header |= 0x01 }
-        if dup { header |= 0x08 }
-        buffer.reserveCapacity(buffer.count + 1 + RemainingLength.width(of: remaining) + remaining)
-        buffer.append(header)
-        RemainingLength.append(remaining, to: &buffer)
-        buffer.appendUInt16(UInt16(truncatingIfNeeded: topicLength))
-        buffer.append(contentsOf: topic.utf8)
-        if qos != .atMostOnce { buffer.appendUInt16(packetId) }
-        if let properties { buffer.append(contentsOf: properties) }
+        if let propertiesLength {
+            RemainingLength.append(propertiesLength, to: &buffer)
+            writeProperties(&buffer)
+        }
         buffer.append(contentsOf: payload)
     }
 }
